@@ -1,0 +1,28 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from config.api_router import router
+from trial import views as trial_views
+
+urlpatterns = [
+    path("health/", trial_views.health, name="health"),
+    path("accounts/login/", trial_views.LockoutLoginView.as_view(), name="login"),
+    path("accounts/logout/", trial_views.logout_view, name="logout"),
+    path("admin/", admin.site.urls),
+    path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("api/v1/", include(router.urls)),
+    path("safety/", include("safety.urls")),
+    path("imaging/", include("imaging.urls")),
+    path("lesions/", include("lesions.urls")),
+    path("pathology/", include("pathology.urls")),
+    path("exports/", include("exports.urls")),
+    path("", include("trial.urls")),
+]
+
+handler400 = "trial.errors.bad_request"
+handler403 = "trial.errors.permission_denied"
+handler404 = "trial.errors.page_not_found"
+handler500 = "trial.errors.server_error"

@@ -1,0 +1,79 @@
+"""Fixture people: Carla coordinates NL01, Ivan investigates there, Rita reads scans, Paula scores biopsies,
+Mona monitors, Dana manages data for all sites, Sam is the sponsor, and Olga coordinates BE01 (another site)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests import factories
+from trial.models import Role
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture
+def site_nl(db):
+    return factories.make_site("NL01", "Amsterdam UMC", "NL", "Europe/Amsterdam")
+
+
+@pytest.fixture
+def site_be(db):
+    return factories.make_site("BE01", "UZ Leuven", "BE", "Europe/Brussels")
+
+
+@pytest.fixture
+def coordinator(site_nl):
+    return factories.make_user("carla", (site_nl, Role.SITE_COORDINATOR))
+
+
+@pytest.fixture
+def investigator(site_nl):
+    return factories.make_user("ivan", (site_nl, Role.INVESTIGATOR))
+
+
+@pytest.fixture
+def radiologist(site_nl):
+    return factories.make_user("rita", (site_nl, Role.RADIOLOGIST))
+
+
+@pytest.fixture
+def pathologist(site_nl):
+    return factories.make_user("paula", (site_nl, Role.PATHOLOGIST))
+
+
+@pytest.fixture
+def monitor(site_nl):
+    return factories.make_user("mona", (site_nl, Role.MONITOR))
+
+
+@pytest.fixture
+def data_manager(site_nl):
+    return factories.make_user("dana", (site_nl, Role.DATA_MANAGER))
+
+
+@pytest.fixture
+def sponsor(site_nl):
+    return factories.make_user("sam", (site_nl, Role.SPONSOR))
+
+
+@pytest.fixture
+def other_coordinator(site_be):
+    return factories.make_user("olga", (site_be, Role.SITE_COORDINATOR))
+
+
+@pytest.fixture
+def participant(coordinator, site_nl):
+    return factories.enrol(coordinator, site_nl)
+
+
+@pytest.fixture
+def client_for(client):
+    """Log a fixture user in on Django's test client."""
+
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login

@@ -1,0 +1,88 @@
+"""Who may see and do what, at which site. Every selector of clinical data scopes through here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+
+from trial.models import ALL_SITES_ROLES, Membership, Role, Site
+
+# Which roles may perform which kind of write, at a site where they hold the role.
+WRITE_CAPABILITIES: dict[str, frozenset[str]] = {
+    "enrolment": frozenset({Role.SITE_COORDINATOR, Role.INVESTIGATOR}),
+    "schedule": frozenset({Role.SITE_COORDINATOR, Role.INVESTIGATOR}),
+    "dosing": frozenset({Role.SITE_COORDINATOR, Role.INVESTIGATOR}),
+    "adverse_events": frozenset({Role.SITE_COORDINATOR, Role.INVESTIGATOR}),
+    "sign_adverse_events": frozenset({Role.INVESTIGATOR}),
+    "imaging": frozenset({Role.RADIOLOGIST}),
+    "lesions": frozenset({Role.RADIOLOGIST}),
+    "pathology": frozenset({Role.PATHOLOGIST}),
+    "void": frozenset({Role.SITE_COORDINATOR, Role.INVESTIGATOR, Role.DATA_MANAGER}),
+    "protocol": frozenset({Role.DATA_MANAGER}),
+    "tokens": frozenset({Role.DATA_MANAGER}),
+}
+
+
+def active_memberships(user: Any) -> QuerySet[Membership]:
+    if not getattr(user, "is_authenticated", False):
+        return Membership.objects.none()
+    return Membership.objects.filter(user=user, active=True)
+
+
+def sees_all_sites(user: Any) -> bool:
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_superuser:
+        return True
+    return active_memberships(user).filter(role__in=ALL_SITES_ROLES).exists()
+
+
+def visible_site_ids(user: Any) -> list[int] | None:
+    """Site ids the user may read; None means every site."""
+    if sees_all_sites(user):
+        return None
+    return list(active_memberships(user).values_list("site_id", flat=True).distinct())
+
+
+def sites_visible_to(user: Any) -> QuerySet[Site]:
+    ids = visible_site_ids(user)
+    return Site.objects.all() if ids is None else Site.objects.filter(id__in=ids)
+
+
+def scope_to_user(qs: QuerySet, user: Any, site_field: str = "participant__site") -> QuerySet:
+    """Restrict a queryset of clinical data to the sites the user may read."""
+    ids = visible_site_ids(user)
+    if ids is None:
+        return qs
+    return qs.filter(**{f"{site_field}__in": ids})
+
+
+def roles_at(user: Any, site: Site | int) -> set[str]:
+    site_id = site if isinstance(site, int) else site.pk
+    roles = set(active_memberships(user).filter(site_id=site_id).values_list("role", flat=True))
+    roles |= set(active_memberships(user).filter(role__in=ALL_SITES_ROLES).values_list("role", flat=True))
+    return roles
+
+
+def all_roles(user: Any) -> set[str]:
+    return set(active_memberships(user).values_list("role", flat=True))
+
+
+def can(user: Any, capability: str, site: Site | int) -> bool:
+    if getattr(user, "is_superuser", False) and capability in {"protocol", "tokens"}:
+        return True
+    return bool(roles_at(user, site) & WRITE_CAPABILITIES[capability])
+
+
+def require(user: Any, capability: str, site: Site | int) -> None:
+    """Raise PermissionDenied (403) unless the user holds a role with this capability at the site."""
+    if not can(user, capability, site):
+        raise PermissionDenied(f"Your role at this site does not allow this ({capability.replace('_', ' ')}).")
+
+
+def sites_where(user: Any, capability: str) -> QuerySet[Site]:
+    allowed = WRITE_CAPABILITIES[capability]
+    ids = active_memberships(user).filter(role__in=allowed).values_list("site_id", flat=True)
+    return Site.objects.filter(id__in=ids)

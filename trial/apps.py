@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class TrialConfig(AppConfig):
+    name = "trial"
+    default_auto_field = "django.db.models.BigAutoField"
+    verbose_name = "Trial: sites, participants, schedule, dosing, audit"

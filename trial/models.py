@@ -1,0 +1,353 @@
+"""Sites, roles, participants, eligibility, consent, visit schedule, dosing and the audit trail."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+
+
+class Role(models.TextChoices):
+    SITE_COORDINATOR = "site_coordinator", "Site coordinator"
+    INVESTIGATOR = "investigator", "Investigator"
+    RADIOLOGIST = "radiologist", "Radiologist"
+    PATHOLOGIST = "pathologist", "Pathologist"
+    MONITOR = "monitor", "Monitor"
+    DATA_MANAGER = "data_manager", "Data manager"
+    SPONSOR = "sponsor", "Sponsor"
+
+
+ALL_SITES_ROLES = frozenset({Role.DATA_MANAGER, Role.SPONSOR})
+
+
+class Site(models.Model):
+    code = models.CharField(max_length=8, unique=True, help_text='Site code such as "NL01".')
+    name = models.CharField(max_length=200)
+    country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2 country code.")
+    time_zone = models.CharField(max_length=64, default="Europe/Amsterdam")
+    investigator_email = models.EmailField(blank=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="memberships")
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="memberships")
+    role = models.CharField(max_length=32, choices=Role.choices)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "site", "role"], name="unique_membership"),
+        ]
+        ordering = ["site__code", "role"]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.get_role_display()} at {self.site.code}"
+
+
+class ClinicalRecord(models.Model):
+    """Base of every model holding clinical data: voided, never deleted; audited by services."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    voided = models.BooleanField(default=False, db_index=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+    void_reason = models.TextField(blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class Sex(models.TextChoices):
+    MALE = "M", "Male"
+    FEMALE = "F", "Female"
+
+
+class AntiPD1Drug(models.TextChoices):
+    NIVOLUMAB = "nivolumab", "Nivolumab"
+    CETRELIMAB = "cetrelimab", "Cetrelimab"
+
+
+class ParticipantStatus(models.TextChoices):
+    SCREENING = "screening", "Screening"
+    ENROLLED = "enrolled", "Enrolled"
+    ON_TREATMENT = "on_treatment", "On treatment"
+    FOLLOW_UP = "follow_up", "Follow-up"
+    COMPLETED = "completed", "Completed"
+    SCREEN_FAILURE = "screen_failure", "Screen failure"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class Participant(ClinicalRecord):
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="participants")
+    sequence_number = models.PositiveIntegerField()
+    study_id = models.CharField(max_length=16, unique=True, help_text='Generated per site: "NL01-007".')
+    year_of_birth = models.PositiveSmallIntegerField()
+    sex = models.CharField(max_length=1, choices=Sex.choices)
+    height_cm = models.DecimalField(max_digits=5, decimal_places=1)
+    weight_kg = models.DecimalField(max_digits=5, decimal_places=1, help_text="Weight at baseline.")
+    tumour_type = models.CharField(max_length=100)
+    planned_anti_pd1 = models.CharField(max_length=16, choices=AntiPD1Drug.choices)
+    status = models.CharField(
+        max_length=16, choices=ParticipantStatus.choices, default=ParticipantStatus.SCREENING
+    )
+    status_date = models.DateField()
+
+    class Meta:
+        ordering = ["study_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["site", "sequence_number"], name="unique_participant_number"),
+        ]
+
+    def __str__(self) -> str:
+        return self.study_id
+
+
+class ParticipantStatusChange(models.Model):
+    participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="status_history")
+    from_status = models.CharField(max_length=16, choices=ParticipantStatus.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=ParticipantStatus.choices)
+    date = models.DateField()
+    reason = models.TextField(blank=True)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True)
+    changed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+
+
+class ProtocolVersion(models.Model):
+    version = models.CharField(max_length=16, unique=True)
+    effective_date = models.DateField()
+    is_current = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-effective_date"]
+
+    def __str__(self) -> str:
+        return f"Protocol v{self.version}"
+
+
+class CriterionKind(models.TextChoices):
+    INCLUSION = "inclusion", "Inclusion"
+    EXCLUSION = "exclusion", "Exclusion"
+
+
+class EligibilityCriterion(models.Model):
+    """An inclusion criterion must be answered yes, an exclusion criterion no."""
+
+    protocol_version = models.ForeignKey(ProtocolVersion, on_delete=models.PROTECT, related_name="criteria")
+    code = models.CharField(max_length=8)
+    kind = models.CharField(max_length=10, choices=CriterionKind.choices)
+    text = models.TextField()
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["protocol_version", "order", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["protocol_version", "code"], name="unique_criterion_code"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.text}"
+
+    def is_met_by(self, answer: bool) -> bool:
+        return answer if self.kind == CriterionKind.INCLUSION else not answer
+
+
+class EligibilityAnswer(ClinicalRecord):
+    participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="eligibility_answers")
+    criterion = models.ForeignKey(EligibilityCriterion, on_delete=models.PROTECT)
+    answer = models.BooleanField()
+
+    class Meta:
+        ordering = ["criterion__order"]
+
+
+class Consent(ClinicalRecord):
+    participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="consents")
+    consent_date = models.DateField()
+    version = models.CharField(max_length=32, help_text="Informed consent form version.")
+
+    class Meta:
+        ordering = ["consent_date"]
+
+
+class VisitDefinition(models.Model):
+    """One row of the protocol calendar (loaded from trial/protocol/*.json; data, not code)."""
+
+    protocol_version = models.ForeignKey(
+        ProtocolVersion, on_delete=models.PROTECT, related_name="visit_definitions"
+    )
+    code = models.CharField(max_length=32)
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=32)
+    anchor = models.CharField(max_length=32, help_text="enrolment | treatment_start | last_procedure")
+    day = models.IntegerField(help_text="Planned day relative to the anchor.")
+    window_before = models.PositiveIntegerField(default=0)
+    window_after = models.PositiveIntegerField(default=0)
+    repeat_every_days = models.PositiveIntegerField(null=True, blank=True)
+    repeat_count = models.PositiveIntegerField(default=1)
+    is_study_procedure = models.BooleanField(default=False)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["protocol_version", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["protocol_version", "code"], name="unique_visit_definition"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class VisitStatus(models.TextChoices):
+    PLANNED = "planned", "Planned"
+    DONE = "done", "Done"
+    MISSED = "missed", "Missed"
+
+
+class Visit(ClinicalRecord):
+    participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="visits")
+    definition = models.ForeignKey(VisitDefinition, on_delete=models.PROTECT, null=True, blank=True)
+    code = models.CharField(max_length=40)
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=32)
+    planned_date = models.DateField()
+    window_before = models.PositiveIntegerField(default=0)
+    window_after = models.PositiveIntegerField(default=0)
+    actual_date = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=8, choices=VisitStatus.choices, default=VisitStatus.PLANNED)
+    out_of_window = models.BooleanField(default=False)
+    out_of_window_reason = models.TextField(blank=True)
+    is_study_procedure = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["planned_date", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["participant", "code"], name="unique_visit_code"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.participant.study_id} {self.name}"
+
+    @property
+    def window_start(self):
+        from datetime import timedelta
+
+        return self.planned_date - timedelta(days=self.window_before)
+
+    @property
+    def window_end(self):
+        from datetime import timedelta
+
+        return self.planned_date + timedelta(days=self.window_after)
+
+
+class TracerDose(ClinicalRecord):
+    """89Zr-Df-crefmirlimab administration: the authority SUV computation cross-checks DICOM against."""
+
+    participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="tracer_doses")
+    visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="tracer_doses")
+    administered_at = models.DateTimeField(help_text="Stored in UTC, entered in the site's time zone.")
+    activity_before_mbq = models.DecimalField(max_digits=7, decimal_places=2)
+    residual_mbq = models.DecimalField(max_digits=7, decimal_places=2, default=Decimal("0"))
+    activity_measured_at = models.DateTimeField(null=True, blank=True)
+    mass_dose_mg = models.DecimalField(max_digits=7, decimal_places=3)
+    batch = models.CharField(max_length=40)
+
+    class Meta:
+        ordering = ["administered_at"]
+
+    @property
+    def net_injected_mbq(self) -> Decimal:
+        return self.activity_before_mbq - self.residual_mbq
+
+
+class AntiPD1Dose(ClinicalRecord):
+    participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="anti_pd1_doses")
+    visit = models.ForeignKey(Visit, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    drug = models.CharField(max_length=16, choices=AntiPD1Drug.choices)
+    dose_mg = models.DecimalField(max_digits=7, decimal_places=1)
+    administered_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["administered_at"]
+
+
+class AuditAction(models.TextChoices):
+    CREATE = "create", "Create"
+    UPDATE = "update", "Update"
+    VOID = "void", "Void"
+    RESTORE = "restore", "Restore"
+    SIGN = "sign", "Sign"
+    UNSIGN = "unsign", "Signature voided"
+    LOCK = "lock", "Lock"
+    UNLOCK = "unlock", "Unlock"
+    ACCOUNT = "account", "Account or role change"
+
+
+class AuditSource(models.TextChoices):
+    BROWSER = "browser", "Browser"
+    API = "api", "API"
+    IMPORT = "import", "Import"
+    WORKER = "worker", "Worker"
+    ADMIN = "admin", "Admin"
+    SYSTEM = "system", "System"
+
+
+class AuditEntry(models.Model):
+    """Append-only history row. On PostgreSQL a trigger rejects UPDATE and DELETE."""
+
+    at = models.DateTimeField(db_index=True, help_text="Server time, UTC.")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    user_display = models.CharField(max_length=200, blank=True, help_text="Printed name at the time.")
+    action = models.CharField(max_length=10, choices=AuditAction.choices)
+    app_label = models.CharField(max_length=40)
+    model = models.CharField(max_length=60)
+    object_id = models.CharField(max_length=64)
+    object_repr = models.CharField(max_length=200, blank=True)
+    participant_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    site_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    changes = models.JSONField(default=dict, help_text="{field: [old, new]}")
+    reason = models.TextField(blank=True)
+    source = models.CharField(max_length=10, choices=AuditSource.choices)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    txid = models.BigIntegerField(null=True, blank=True, help_text="PostgreSQL transaction id (exports).")
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["app_label", "model", "object_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S}Z {self.user_display} {self.action} {self.model} {self.object_id}"
+
+
+class LoginFailure(models.Model):
+    username = models.CharField(max_length=150, db_index=True)
+    at = models.DateTimeField(auto_now_add=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+
+class ApiToken(models.Model):
+    """Per-user API token; only a SHA-256 of the key is stored. Issued and revoked by a data manager."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="api_tokens")
+    key_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=8)
+    label = models.CharField(max_length=100, blank=True)
+    read_only = models.BooleanField(default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
