@@ -55,7 +55,6 @@ class TextureSettings:
 
     discretisation: Discretisation = field(default_factory=Discretisation)
     families: tuple[str, ...] = ALL_FAMILIES
-    max_moran_voxels: int = 20000
 
 
 @dataclass(frozen=True)
@@ -148,7 +147,7 @@ def compute_features(
     lv, ng = discretise(values, cfg.discretisation)
     feats: dict[str, float] = {}
     if "morph" in cfg.families:
-        feats.update(morphology(img, roi, sp, cfg.max_moran_voxels))
+        feats.update(morphology(img, roi, sp))
     if "loc" in cfg.families:
         feats.update(local_intensity(img, roi, sp))
     if "stat" in cfg.families:

@@ -9,14 +9,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from scipy.signal import fftconvolve
 from scipy.spatial import ConvexHull
+from scipy.spatial.distance import cdist
 from scipy.special import ellipeinc, ellipkinc, eval_legendre
 
 from imaging.volumetry import mask_mesh
 
 Features = dict[str, float]
 
-MORAN_CHUNK = 2048
+MORAN_CHUNK = 1024
+PAIRWISE_MAX_VOXELS = 3000  # above this, Moran/Geary sums use FFT cross-correlation
+FFT_MAX_CELLS = 2**23  # larger ROI bounding boxes (about 100^3 voxels) get NaN Moran/Geary (memory)
 
 
 def _shape_features(volume: float, area: float) -> Features:
@@ -94,32 +98,66 @@ def _hull_features(verts: np.ndarray, volume: float, area: float) -> Features:
     return feats
 
 
-def spatial_autocorrelation(points: np.ndarray, values: np.ndarray) -> Features:
-    """Moran's I and Geary's C with inverse-distance weights over all voxel pairs (chunked)."""
+def _pairwise_sums(points: np.ndarray, dev: np.ndarray) -> tuple[float, float, float]:
+    """(sum w, sum w dev_k dev_l, sum_k dev_k^2 W_k) over voxel pairs with w = 1/distance (chunked)."""
+    w_sum = cross = weighted_sq = 0.0
+    for start in range(0, len(dev), MORAN_CHUNK):
+        blk = slice(start, start + MORAN_CHUNK)
+        d = cdist(points[blk], points)
+        w = np.divide(1.0, d, out=np.zeros_like(d), where=d > 0)
+        rows = w.sum(axis=1)
+        w_sum += float(rows.sum())
+        cross += float(dev[blk] @ (w @ dev))
+        weighted_sq += float(dev[blk] ** 2 @ rows)
+    return w_sum, cross, weighted_sq
+
+
+def _fft_sums(roi: np.ndarray, dev_img: np.ndarray, spacing: np.ndarray) -> tuple[float, float, float]:
+    """Same sums as _pairwise_sums via FFT cross-correlations over all voxel offsets (exact on a grid)."""
+    axes = [np.arange(-(n - 1), n) * s for n, s in zip(roi.shape, spacing)]
+    dist = np.sqrt(sum(g**2 for g in np.meshgrid(*axes, indexing="ij", sparse=True)))
+    w = np.divide(1.0, dist, out=np.zeros(dist.shape), where=dist > 0)
+    m = roi.astype(float)
+
+    def xcorr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return fftconvolve(a, b[::-1, ::-1, ::-1], mode="full")
+
+    return (
+        float((w * xcorr(m, m)).sum()),
+        float((w * xcorr(dev_img, dev_img)).sum()),
+        float((w * xcorr(dev_img**2, m)).sum()),
+    )
+
+
+def spatial_autocorrelation(image: np.ndarray, roi: np.ndarray, spacing: Sequence[float]) -> Features:
+    """Moran's I and Geary's C with inverse-distance weights over all ROI voxel pairs."""
+    sp = np.asarray(spacing, dtype=float)
+    values = np.asarray(image, dtype=float)[roi]
     n = len(values)
     dev = values - values.mean()
     denom = float((dev**2).sum())
     if n < 2 or denom == 0:
         return {"morph_moran_i": float("nan"), "morph_geary_c": float("nan")}
-    w_sum = moran = geary = 0.0
-    for start in range(0, n, MORAN_CHUNK):
-        blk = slice(start, start + MORAN_CHUNK)
-        d = np.sqrt(((points[blk, None, :] - points[None, :, :]) ** 2).sum(axis=-1))
-        with np.errstate(divide="ignore"):
-            w = np.where(d > 0, 1.0 / d, 0.0)
-        w_sum += float(w.sum())
-        moran += float((w * dev[blk, None] * dev[None, :]).sum())
-        geary += float((w * (values[blk, None] - values[None, :]) ** 2).sum())
+    if n <= PAIRWISE_MAX_VOXELS:
+        w_sum, cross, weighted_sq = _pairwise_sums(np.argwhere(roi) * sp, dev)
+    else:
+        lo, hi = np.argwhere(roi).min(axis=0), np.argwhere(roi).max(axis=0) + 1
+        if np.prod(2 * (hi - lo) - 1) > FFT_MAX_CELLS:
+            return {"morph_moran_i": float("nan"), "morph_geary_c": float("nan")}
+        box = tuple(slice(a, b) for a, b in zip(lo, hi))
+        dev_img = np.zeros(roi.shape)
+        dev_img[roi] = dev
+        w_sum, cross, weighted_sq = _fft_sums(roi[box], dev_img[box], sp)
+    # sum_kl w_kl (x_k - x_l)^2 = 2 sum_k dev_k^2 W_k - 2 sum_kl w_kl dev_k dev_l for symmetric w
+    geary = 2.0 * weighted_sq - 2.0 * cross
     return {
-        "morph_moran_i": n / w_sum * moran / denom,
+        "morph_moran_i": n / w_sum * cross / denom,
         "morph_geary_c": (n - 1) / (2 * w_sum) * geary / denom,
     }
 
 
-def morphology(
-    image: np.ndarray, roi: np.ndarray, spacing: Sequence[float], max_moran_voxels: int = 20000
-) -> Features:
-    """IBSI morphological features; Moran/Geary are skipped (NaN) above max_moran_voxels voxels."""
+def morphology(image: np.ndarray, roi: np.ndarray, spacing: Sequence[float]) -> Features:
+    """IBSI morphological features of the ROI (mask mesh, voxel positions, intensities)."""
     sp = np.asarray(spacing, dtype=float)
     mesh = mask_mesh(roi, tuple(sp))
     volume, area = mesh.volume, mesh.area
@@ -137,8 +175,5 @@ def morphology(
         **_hull_features(mesh.vertices, volume, area),
         "morph_integ_int": volume * float(values.mean()),
     }
-    if len(values) <= max_moran_voxels:
-        feats.update(spatial_autocorrelation(points, values))
-    else:
-        feats.update(morph_moran_i=float("nan"), morph_geary_c=float("nan"))
+    feats.update(spatial_autocorrelation(image, roi, sp))
     return {k: float(v) for k, v in feats.items()}
