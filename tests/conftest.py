@@ -13,6 +13,16 @@ from trial.models import Role
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+@pytest.fixture(autouse=True)
+def _reference_data(request):
+    """Migration-loaded reference data is flushed by transactional tests; put it back where a test uses the DB."""
+    if request.node.get_closest_marker("django_db") or {"db", "transactional_db"} & set(request.fixturenames):
+        request.getfixturevalue("db" if "transactional_db" not in request.fixturenames else "transactional_db")
+        from trial.reference_data import ensure_loaded
+
+        ensure_loaded()
+
+
 @pytest.fixture
 def site_nl(db):
     return factories.make_site("NL01", "Amsterdam UMC", "NL", "Europe/Amsterdam")
@@ -77,3 +87,22 @@ def client_for(client):
         return client
 
     return login
+
+
+@pytest.fixture(autouse=True)
+def _celery_eager_by_default():
+    """Tests run tasks in-process unless they start a real worker (tests/worker.py)."""
+    from config.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db):
+    from tests.worker import running_worker
+
+    with running_worker() as proc:
+        yield proc

@@ -1,0 +1,22 @@
+"""Trial tasks (thin). `record_worker_heartbeat` proves the Celery round trip in tests and health checks."""
+
+from __future__ import annotations
+
+import os
+
+from celery import shared_task
+
+from trial.audit import AuditContext
+from trial.models import AuditSource
+
+
+@shared_task(acks_late=True)
+def record_worker_heartbeat(site_id: int) -> dict:
+    """Write an audited marker row from the worker process (used to prove a real round trip)."""
+    from trial.audit import write_entry
+    from trial.models import Site
+
+    site = Site.objects.get(pk=site_id)
+    entry = write_entry(site, ctx=AuditContext.system(source=AuditSource.WORKER), action="update",
+                        changes={"worker_pid": [None, os.getpid()]}, reason="worker heartbeat")
+    return {"pid": os.getpid(), "audit_entry_id": entry.pk}
