@@ -309,7 +309,8 @@ def best_overall_irecist(timepoints: Sequence[Timepoint], settings: Settings) ->
         seq.append((tp.date, tp.irecist or INE))
         if tp.irecist == ICPD:
             break
-    return best_response(seq, timepoints[0].date, settings, IRECIST_LABELS)
+    no_targets = timepoints[0].sum_mm is None
+    return best_response(seq, timepoints[0].date, settings, IRECIST_LABELS, no_targets)
 
 
 def progression_date(timepoints: Sequence[Timepoint]) -> dt.date | None:

@@ -357,11 +357,13 @@ def best_response(
     baseline: dt.date,
     settings: Settings,
     labels: Mapping[str, str],
+    non_target_only: bool = False,
 ) -> tuple[str, Reason]:
     """Best overall response with confirmation of CR/PR and the SD minimum duration.
 
     ``labels`` maps the generic names CR, PR, SD, NON, PD, NE (and UPD for iRECIST) to the
-    values of one criterion; ``seq`` must already end at the first (confirmed) progression."""
+    values of one criterion; ``seq`` must already end at the first (confirmed) progression.
+    Without target disease, stable disease is reported as the NON (non-CR/non-PD) value."""
     cr, pr, sd, non, ne = labels["CR"], labels["PR"], labels["SD"], labels["NON"], labels["NE"]
     days = settings.confirmation_days
     for i, (day, resp) in enumerate(seq):
@@ -376,7 +378,7 @@ def best_response(
     late = [(d, r) for d, r in stable if (d - baseline).days >= settings.sd_minimum_days]
     if late:
         day, resp = late[0]
-        value = non if all(r == non for _, r in stable) else sd
+        value = non if non_target_only else sd
         text = f"{resp} on {day}, {(day - baseline).days} days from baseline (>= {settings.sd_minimum_days})"
         return value, Reason("bor_sd_minimum_met", text)
     return _no_stable_response(seq, stable, settings, labels)
@@ -413,7 +415,8 @@ def best_overall_recist(timepoints: Sequence[Timepoint], settings: Settings) -> 
         seq.append((tp.date, tp.recist or NE))
         if tp.recist == PD:
             break
-    return best_response(seq, timepoints[0].date, settings, RECIST_LABELS)
+    no_targets = timepoints[0].sum_mm is None
+    return best_response(seq, timepoints[0].date, settings, RECIST_LABELS, no_targets)
 
 
 # ---------------------------------------------------------------- engine

@@ -302,3 +302,25 @@ def test_engine_refuses_an_invalid_baseline_with_all_messages_on_one_line() -> N
         run(les, [visit(0, {les_.id: 20 for les_ in les})])
     text = str(err.value)
     assert "\n" not in text and "at most 5" in text and "per organ" in text
+
+
+def test_cr_then_pr_confirms_pr() -> None:
+    les = [target("T1", "liver"), target("LN1", "node", nodal=True)]
+    visits = [
+        visit(0, {"T1": 100, "LN1": 20}),
+        visit(42, {"T1": 0, "LN1": 8}),
+        visit(70, {"T1": 0, "LN1": 11}),
+    ]
+    ev = run(les, visits)
+    assert column(ev, "recist") == ["CR", "PR"]  # node back to 11 mm: +3 mm over the nadir, not PD
+    assert ev.best_recist == "PR"
+
+
+def test_non_target_only_unconfirmed_cr_is_non_cr_non_pd() -> None:
+    les = [non_target("NT1", "bone")]
+    visits = [visit(0, {}, P), visit(42, {}, {"NT1": "absent"}), visit(63, {}, P)]
+    ev = run(les, visits)
+    assert column(ev, "recist") == ["CR", "NON_CR_NON_PD"]
+    assert (ev.best_recist, ev.best_irecist) == ("NON_CR_NON_PD", "NON_iCR_NON_iUPD")
+    early = run(les, [visit(0, {}, P), visit(30, {}, P)])
+    assert early.best_recist == "NE"
