@@ -43,7 +43,7 @@ from imaging.recist import (
     Settings,
     TargetResult,
     Timepoint,
-    best_response,
+    best_overall,
     is_measurable,
     meets_pd,
     overall_response,
@@ -303,14 +303,8 @@ def _reset(state: IrecistState, inp: Inputs, prefix: str) -> tuple[str, Reason]:
 
 
 def best_overall_irecist(timepoints: Sequence[Timepoint], settings: Settings) -> tuple[str, Reason]:
-    """iRECIST best overall response over follow-up up to and including the first iCPD."""
-    seq: list[tuple[dt.date, str]] = []
-    for tp in timepoints[1:]:
-        seq.append((tp.date, tp.irecist or INE))
-        if tp.irecist == ICPD:
-            break
-    no_targets = timepoints[0].sum_mm is None
-    return best_response(seq, timepoints[0].date, settings, IRECIST_LABELS, no_targets)
+    """iRECIST BOR over follow-up up to and including the first iCPD (responses after iUPD count)."""
+    return best_overall(timepoints, settings, "irecist", IRECIST_LABELS)
 
 
 def progression_date(timepoints: Sequence[Timepoint]) -> dt.date | None:

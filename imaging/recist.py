@@ -8,9 +8,15 @@ Input conventions:
 - ``target_mm``: longest diameter (short axis for nodes) in mm; ``None`` = not assessed, 0 = gone;
   "too small to measure" is entered by the reader as 5 mm;
 - ``non_target``: ``absent`` | ``present`` | ``unequivocal_progression`` | ``not_assessed``;
+  ``unequivocal_progression`` is read against the nadir state, except while an iRECIST iUPD is
+  pending, where it means a further increase since the previous assessment (see ``imaging.irecist``);
 - ``new_lesions``: every new lesion visible at that assessment with a stable id across assessments;
   a listed lesion with ``mm == 0`` or one no longer listed has resolved; a new node under 10 mm short
   axis is normal and ignored.
+
+Not modelled: lesions that reappear after a CR (RECIST FAQ: PD) are only caught through the sums
+(a target regrowing >= 5 mm over a 0-mm nadir is PD); a non-target recorded ``present`` again after
+``absent`` is NON_CR_NON_PD.
 """
 
 from __future__ import annotations
@@ -408,15 +414,23 @@ def _no_stable_response(
 RECIST_LABELS = {"CR": CR, "PR": PR, "SD": SD, "NON": NON_CR_NON_PD, "PD": PD, "NE": NE}
 
 
-def best_overall_recist(timepoints: Sequence[Timepoint], settings: Settings) -> tuple[str, Reason]:
-    """RECIST 1.1 BOR over the follow-up assessments up to and including the first PD."""
+def best_overall(
+    timepoints: Sequence[Timepoint], settings: Settings, attr: str, labels: Mapping[str, str]
+) -> tuple[str, Reason]:
+    """BOR of one criterion (``attr`` = recist | irecist) up to and including its first progression."""
     seq: list[tuple[dt.date, str]] = []
     for tp in timepoints[1:]:
-        seq.append((tp.date, tp.recist or NE))
-        if tp.recist == PD:
+        resp = getattr(tp, attr) or labels["NE"]
+        seq.append((tp.date, resp))
+        if resp == labels["PD"]:
             break
     no_targets = timepoints[0].sum_mm is None
-    return best_response(seq, timepoints[0].date, settings, RECIST_LABELS, no_targets)
+    return best_response(seq, timepoints[0].date, settings, labels, no_targets)
+
+
+def best_overall_recist(timepoints: Sequence[Timepoint], settings: Settings) -> tuple[str, Reason]:
+    """RECIST 1.1 BOR: follow-up after the first PD does not count."""
+    return best_overall(timepoints, settings, "recist", RECIST_LABELS)
 
 
 # ---------------------------------------------------------------- engine
