@@ -37,7 +37,6 @@ from imaging.recist import (
     PR,
     SD,
     Assessment,
-    Lesion,
     NewLesion,
     Reason,
     Settings,
@@ -141,14 +140,12 @@ class Inputs:
 
 
 def add_irecist(
-    lesions: Sequence[Lesion],
-    assessments: Sequence[Assessment],
-    rows: Sequence[tuple[Timepoint, TargetResult, float]],
+    assessments: Sequence[Assessment], rows: Sequence[tuple[Timepoint, TargetResult]]
 ) -> list[Timepoint]:
     """Attach the iRECIST response (and its reason) to each RECIST time point."""
     state = IrecistState()
     out = [rows[0][0]]
-    for a, (tp, tr, nadir) in zip(assessments[1:], rows[1:]):
+    for a, (tp, tr) in zip(assessments[1:], rows[1:]):
         present = present_new_lesions(a)
         state.book.classify(present)
         inp = Inputs(
@@ -159,13 +156,13 @@ def add_irecist(
             state.book.nlt_sum(a),
             state.book.nlnt_mm(a),
         )
-        response, reason = step(state, inp, nadir)
+        response, reason = step(state, inp)
         reasons = dict(tp.reasons, irecist=reason)
         out.append(replace(tp, irecist=response, reasons=reasons, new_lesion_target_sum_mm=inp.nlt_sum))
     return out
 
 
-def step(state: IrecistState, inp: Inputs, nadir: float) -> tuple[str, Reason]:
+def step(state: IrecistState, inp: Inputs) -> tuple[str, Reason]:
     """Advance the iRECIST state by one assessment and return its time-point response."""
     if state.confirmed:
         return ICPD, Reason("icpd_already", "progression already confirmed (iCPD)")

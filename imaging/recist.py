@@ -438,8 +438,8 @@ def best_overall_recist(timepoints: Sequence[Timepoint], settings: Settings) -> 
 
 def recist_timepoints(
     lesions: Sequence[Lesion], assessments: Sequence[Assessment]
-) -> list[tuple[Timepoint, TargetResult, float]]:
-    """RECIST 1.1 responses per assessment; also returns each target result and the nadir used."""
+) -> list[tuple[Timepoint, TargetResult]]:
+    """RECIST 1.1 responses per assessment, each with its target result (used by iRECIST)."""
     targets = [les for les in lesions if les.role == TARGET]
     non_targets = [les for les in lesions if les.role == NON_TARGET]
     base = assessments[0]
@@ -459,7 +459,6 @@ def recist_timepoints(
                 {"recist": base_reason, "irecist": base_reason},
             ),
             TargetResult(None, baseline_sum, baseline_sum, base_reason),
-            nadir,
         )
     ]
     for a in assessments[1:]:
@@ -474,7 +473,7 @@ def recist_timepoints(
             "recist": why,
         }
         tp = Timepoint(a.date, tr.sum_mm, tr.response, nt, bool(new), overall, None, reasons)
-        out.append((tp, tr, nadir))
+        out.append((tp, tr))
         if tr.sum_mm is not None:
             nadir = min(nadir, tr.sum_mm)
     return out
@@ -495,7 +494,7 @@ def evaluate(
     settings = settings or Settings()
     check_assessments(lesions, assessments)
     rows = recist_timepoints(lesions, assessments)
-    timepoints = irecist.add_irecist(lesions, assessments, rows)
+    timepoints = irecist.add_irecist(assessments, rows)
     best_r, why_r = best_overall_recist(timepoints, settings)
     best_i, why_i = irecist.best_overall_irecist(timepoints, settings)
     first_pd = next((tp.date for tp in timepoints[1:] if tp.recist == PD), None)
