@@ -4,6 +4,10 @@ import sys
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["pet_suv"]:  # Django-free fast path (imaging/pet_cli.py), same contract
+        from imaging.pet_cli import main as pet_suv_main
+
+        sys.exit(pet_suv_main(sys.argv[2:]))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     from django.core.management import execute_from_command_line
 

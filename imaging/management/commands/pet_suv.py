@@ -1,0 +1,21 @@
+"""``manage.py pet_suv``: SUV and VOI metrics of one PET series (thin wrapper over imaging.pet_cli)."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+
+from imaging import pet_cli
+
+
+class Command(BaseCommand):
+    help = "SUVbw factor, decay time and VOI metrics of one 89Zr PET series (see imaging/pet_cli.py)."
+
+    def add_arguments(self, parser) -> None:
+        pet_cli.add_arguments(parser)
+
+    def handle(self, *args, **options) -> None:
+        try:
+            payload = pet_cli.run(options)
+        except pet_cli.EXPECTED_ERRORS as exc:
+            raise CommandError(pet_cli.one_line(exc)) from exc
+        self.stdout.write(pet_cli.format_output(payload, as_json=options["json"]))
