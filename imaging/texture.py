@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Literal
 
 import numpy as np
@@ -112,23 +113,21 @@ def _texture(levels: np.ndarray, ng: int, families: Sequence[str]) -> dict[str, 
     """All texture-matrix families on a cropped grey-level volume (0 outside the ROI)."""
     out: dict[str, float] = {}
     if "cm" in families:
-        out.update(tf.directional_variants("cm", tm.glcm(levels, ng), tf.glcm_features))
+        out.update(tf.directional_family("cm", levels, tm.cooccurrence, partial(_glcm, ng=ng)))
     if "rlm" in families:
-        out.update(tf.directional_variants("rlm", tm.glrlm(levels, ng), tf.size_features))
-    if "szm" in families or "dzm" in families:
-        sz2, dz2 = tm.zone_matrices(levels, ng, two_d=True)
-        sz3, dz3 = tm.zone_matrices(levels, ng, two_d=False)
-        if "szm" in families:
-            out.update(tf.zone_variants("szm", sz2, sz3))
-        if "dzm" in families:
-            out.update(tf.zone_variants("dzm", dz2, dz3))
+        out.update(tf.directional_family("rlm", levels, tm.run_lengths, tf.size_features))
+    for family in ("szm", "dzm"):
+        if family in families:
+            out.update(tf.zone_family(family, levels))
     if "ngt" in families:
-        s2, n2 = tm.ngtdm(levels, ng, two_d=True)
-        s3, n3 = tm.ngtdm(levels, ng, two_d=False)
-        out.update(tf.ngtdm_variants(s2, n2, s3, n3))
+        out.update(tf.ngtdm_family(levels, ng))
     if "ngl" in families:
-        out.update(tf.zone_variants("ngl", tm.ngldm(levels, ng, True), tm.ngldm(levels, ng, False)))
+        out.update(tf.element_family("ngl", levels, tm.dependence))
     return out
+
+
+def _glcm(m: tm.Matrix, _nv: float, ng: int) -> dict[str, float]:
+    return tf.glcm_features(m, ng)
 
 
 def compute_features(

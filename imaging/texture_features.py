@@ -6,11 +6,12 @@ Tags follow the IBSI reference tables, e.g. `cm_contrast_3D_avg`, `szm_sze_2_5D`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
-from imaging.texture_matrices import N_INPLANE, SliceMatrices
+from imaging import texture_matrices as tm
+from imaging.texture_matrices import DIRECTIONS_2D, DIRECTIONS_3D, N_INPLANE, Matrix
 
 Features = dict[str, float]
 
@@ -33,17 +34,18 @@ def mean_features(items: Iterable[Features]) -> Features:
     return out
 
 
-def glcm_features(counts: np.ndarray, _nv: float = 0.0) -> Features:
-    """IBSI GLCM features of one (symmetric) co-occurrence count matrix."""
-    ng = counts.shape[0]
+def glcm_features(m: Matrix, ng: int) -> Features:
+    """IBSI GLCM features of one symmetric co-occurrence matrix; ng is the number of grey levels."""
+    keep = m.counts.sum(axis=1) > 0
+    counts = m.counts[keep][:, keep]
     p = counts / counts.sum()
-    g = np.arange(1, ng + 1, dtype=float)
+    g = m.rows[keep].astype(float)
     i, j = g[:, None], g[None, :]
     pi, pj = p.sum(axis=1), p.sum(axis=0)
     diff = np.abs(i - j).astype(int)
     p_diff = np.bincount(diff.ravel(), weights=p.ravel(), minlength=ng)
     p_sum = np.bincount((i + j).astype(int).ravel(), weights=p.ravel(), minlength=2 * ng + 1)
-    k_diff, k_sum = np.arange(ng), np.arange(2 * ng + 1)
+    k_diff, k_sum = np.arange(len(p_diff)), np.arange(len(p_sum))
     mu = float((i * p).sum())
     mu_i, mu_j = float((g * pi).sum()), float((g * pj).sum())
     sd_i = np.sqrt(((g - mu_i) ** 2 * pi).sum())
@@ -89,12 +91,14 @@ def glcm_features(counts: np.ndarray, _nv: float = 0.0) -> Features:
     }
 
 
-def size_features(counts: np.ndarray, nv: float) -> Features:
-    """Features shared by GLRLM, GLSZM, GLDZM and NGLDM; j is the run/zone/distance/dependence index."""
+def size_features(m: Matrix, nv: float) -> Features:
+    """Features shared by GLRLM, GLSZM, GLDZM and NGLDM; j is the run length/size/distance/dependence."""
+    keep_i, keep_j = m.counts.sum(axis=1) > 0, m.counts.sum(axis=0) > 0
+    counts = m.counts[keep_i][:, keep_j]
     ns = counts.sum()
     p = counts / ns
-    i = np.arange(1, counts.shape[0] + 1, dtype=float)[:, None]
-    j = np.arange(1, counts.shape[1] + 1, dtype=float)[None, :]
+    i = m.rows[keep_i].astype(float)[:, None]
+    j = m.cols[keep_j].astype(float)[None, :]
     mu_i, mu_j = float((i * p).sum()), float((j * p).sum())
     return {
         "short": float((p / j**2).sum()),
@@ -185,42 +189,80 @@ def _tagged(family: str, suffix: str, feats: Features) -> Features:
     return {f"{family}_{names[k]}_{suffix}": v for k, v in feats.items() if k in names}
 
 
-def _each(fn: Callable[[np.ndarray, float], Features], pairs: Iterable[tuple[np.ndarray, float]]) -> Features:
-    return mean_features(fn(m, nv) for m, nv in pairs if m.sum() > 0)
+def _merge(mats: list[Matrix]) -> Matrix:
+    return sum(mats[1:], mats[0])
 
 
-def directional_variants(
-    family: str, sm: SliceMatrices, fn: Callable[[np.ndarray, float], Features]
+def _finish(family: str, variants: dict[str, list[Features]]) -> Features:
+    out: Features = {}
+    for suffix, rows in variants.items():
+        out.update(_tagged(family, suffix, mean_features(rows)))
+    return out
+
+
+def _slice_voxels(levels: np.ndarray) -> np.ndarray:
+    return (levels > 0).reshape(levels.shape[0], -1).sum(axis=1)
+
+
+def directional_family(
+    family: str,
+    levels: np.ndarray,
+    build: Callable[[np.ndarray, np.ndarray, Sequence[tuple[int, int, int]]], list[Matrix]],
+    fn: Callable[[Matrix, float], Features],
 ) -> Features:
-    """GLCM/GLRLM: 2D/2.5D/3D, averaged over directions (avg) or from merged matrices (comb)."""
-    c, sv = sm.counts, sm.slice_voxels.astype(float)
-    nd, nz, ip = c.shape[1], c.shape[0], N_INPLANE
-    variants = {
-        "2D_avg": _each(fn, ((c[z, d], sv[z]) for z in range(nz) for d in range(ip))),
-        "2D_comb": _each(fn, ((c[z, :ip].sum(axis=0), ip * sv[z]) for z in range(nz))),
-        "2_5D_avg": _each(fn, ((c[:, d].sum(axis=0), sv.sum()) for d in range(ip))),
-        "2_5D_comb": _each(fn, [(c[:, :ip].sum(axis=(0, 1)), ip * sv.sum())]),
-        "3D_avg": _each(fn, ((c[:, d].sum(axis=0), sv.sum()) for d in range(nd))),
-        "3D_comb": _each(fn, [(c.sum(axis=(0, 1)), nd * sv.sum())]),
-    }
-    out: Features = {}
-    for suffix, feats in variants.items():
-        out.update(_tagged(family, suffix, feats))
-    return out
+    """GLCM/GLRLM: 2D/2.5D/3D, averaged over directions (avg) or from merged matrices (comb).
+
+    2D matrices are built one slice at a time so memory stays bounded.
+    """
+    idx, values = tm.compact(levels)
+    nv_z = _slice_voxels(levels).astype(float)
+    nv, ip, nd = float(nv_z.sum()), N_INPLANE, len(DIRECTIONS_3D)
+    out: dict[str, list[Features]] = {k: [] for k in ("2D_avg", "2D_comb", "2_5D_avg", "2_5D_comb")}
+    for z in np.flatnonzero(nv_z):
+        mats = build(idx[z : z + 1], values, DIRECTIONS_2D)
+        out["2D_avg"] += [fn(m, nv_z[z]) for m in mats if m.counts.sum() > 0]
+        merged = _merge(mats)
+        if merged.counts.sum() > 0:
+            out["2D_comb"].append(fn(merged, ip * nv_z[z]))
+    m3 = build(idx, values, DIRECTIONS_3D)
+    out["2_5D_avg"] = [fn(m, nv) for m in m3[:ip] if m.counts.sum() > 0]
+    out["3D_avg"] = [fn(m, nv) for m in m3 if m.counts.sum() > 0]
+    for key, mats, n in (("2_5D_comb", m3[:ip], ip), ("3D_comb", m3, nd)):
+        merged = _merge(mats)
+        out[key] = [fn(merged, n * nv)] if merged.counts.sum() > 0 else []
+    return _finish(family, out)
 
 
-def zone_variants(family: str, sm2d: SliceMatrices, sm3d: SliceMatrices) -> Features:
-    """GLSZM/GLDZM/NGLDM: 2D (per-slice average), 2.5D (slices merged), 3D."""
-    c2, sv = sm2d.counts[:, 0], sm2d.slice_voxels.astype(float)
-    variants = {
-        "2D": _each(size_features, ((c2[z], sv[z]) for z in range(c2.shape[0]))),
-        "2_5D": _each(size_features, [(c2.sum(axis=0), sv.sum())]),
-        "3D": _each(size_features, [(sm3d.counts.sum(axis=(0, 1)), float(sm3d.slice_voxels.sum()))]),
-    }
-    out: Features = {}
-    for suffix, feats in variants.items():
-        out.update(_tagged(family, suffix, feats))
-    return out
+def element_family(
+    family: str, levels: np.ndarray, elements: Callable[..., tuple[np.ndarray, ...]]
+) -> Features:
+    """GLSZM/GLDZM/NGLDM from per-element (level, j) lists: 2D per-slice average, 2.5D merged, 3D."""
+    nv_z = _slice_voxels(levels).astype(float)
+    out: dict[str, list[Features]] = {"2D": [], "2_5D": [], "3D": []}
+    rows, cols = [], []
+    for z in np.flatnonzero(nv_z):
+        lv, j = elements(levels[z : z + 1], two_d=True)
+        if len(lv):
+            out["2D"].append(size_features(tm.pair_matrix(lv, j), nv_z[z]))
+            rows.append(lv)
+            cols.append(j)
+    if rows:
+        out["2_5D"] = [size_features(tm.pair_matrix(np.concatenate(rows), np.concatenate(cols)), nv_z.sum())]
+    lv, j = elements(levels, two_d=False)
+    if len(lv):
+        out["3D"] = [size_features(tm.pair_matrix(lv, j), nv_z.sum())]
+    return _finish(family, out)
+
+
+def zone_family(family: str, levels: np.ndarray) -> Features:
+    """GLSZM (`szm`, j = zone size) or GLDZM (`dzm`, j = zone distance to the ROI edge)."""
+    col = 1 if family == "szm" else 2
+
+    def elements(lv: np.ndarray, two_d: bool) -> tuple[np.ndarray, np.ndarray]:
+        zl = tm.zones(lv, two_d)
+        return zl[0], zl[col]
+
+    return element_family(family, levels, elements)
 
 
 def ngtdm_features(s: np.ndarray, n: np.ndarray) -> Features:
@@ -248,13 +290,21 @@ def ngtdm_features(s: np.ndarray, n: np.ndarray) -> Features:
     }
 
 
-def ngtdm_variants(s2: np.ndarray, n2: np.ndarray, s3: np.ndarray, n3: np.ndarray) -> Features:
+def ngtdm_family(levels: np.ndarray, ng: int) -> Features:
     """NGTDM 2D (per-slice average), 2.5D (slices merged) and 3D."""
-    per_slice = mean_features(ngtdm_features(s2[z], n2[z]) for z in range(s2.shape[0]) if n2[z].sum() > 0)
+    s_sum, n_sum = np.zeros(ng), np.zeros(ng)
+    per_slice = []
+    for z in np.flatnonzero(_slice_voxels(levels)):
+        s, n = tm.ngtdm(levels[z : z + 1], ng, two_d=True)
+        if n.sum() > 0:
+            per_slice.append(ngtdm_features(s, n))
+            s_sum += s
+            n_sum += n
+    s3, n3 = tm.ngtdm(levels, ng, two_d=False)
     variants = {
-        "2D": per_slice,
-        "2_5D": ngtdm_features(s2.sum(axis=0), n2.sum(axis=0)) if n2.sum() > 0 else {},
-        "3D": ngtdm_features(s3.sum(axis=0), n3.sum(axis=0)) if n3.sum() > 0 else {},
+        "2D": mean_features(per_slice),
+        "2_5D": ngtdm_features(s_sum, n_sum) if n_sum.sum() > 0 else {},
+        "3D": ngtdm_features(s3, n3) if n3.sum() > 0 else {},
     }
     out: Features = {}
     for suffix, feats in variants.items():

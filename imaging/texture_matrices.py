@@ -1,9 +1,10 @@
 """Texture matrix construction (IBSI 1): GLCM, GLRLM, GLSZM, GLDZM, NGTDM, NGLDM.
 
-Input is a discretised grey-level array `levels` indexed (z, y, x) with values 1..n_levels inside the
-ROI and 0 outside. 2D matrices are built per axial slice (axis 0). Matrices carry per-slice and
-per-direction axes so that every IBSI aggregation (2D, 2.5D, 3D; averaged or merged) is a sum over
-some of these axes.
+Input is a grey-level array `levels` indexed (z, y, x) with values 1..Ng inside the ROI and 0 outside.
+To keep memory bounded for large Ng, co-occurrence and run-length matrices use compact axes (only the
+grey levels present, `values`), and zone / dependence matrices are built from per-element lists
+(one entry per zone or voxel). 2D matrices come from calling these functions on one axial slice
+(`levels[z : z + 1]`).
 """
 
 from __future__ import annotations
@@ -20,23 +21,24 @@ DIRECTIONS_3D: tuple[tuple[int, int, int], ...] = (
     (0, 1, 0),
     (0, 1, 1),
     (0, 1, -1),
-    *(
-        d
-        for d in product((-1, 0, 1), repeat=3)
-        if d[0] == 1  # one of each +/- pair crossing slices
-    ),
+    *(d for d in product((-1, 0, 1), repeat=3) if d[0] == 1),
 )
 N_INPLANE = 4
+DIRECTIONS_2D = DIRECTIONS_3D[:N_INPLANE]
 NEIGHBOURS_3D = tuple(d for d in product((-1, 0, 1), repeat=3) if d != (0, 0, 0))
 NEIGHBOURS_2D = tuple(d for d in NEIGHBOURS_3D if d[0] == 0)
 
 
 @dataclass(frozen=True)
-class SliceMatrices:
-    """Counts with shape (n_slices, n_directions, n_levels, n_cols) plus voxel counts per slice."""
+class Matrix:
+    """Count matrix with the grey level of each row and the j value (run length, size...) of each column."""
 
     counts: np.ndarray
-    slice_voxels: np.ndarray
+    rows: np.ndarray
+    cols: np.ndarray
+
+    def __add__(self, other: Matrix) -> Matrix:
+        return Matrix(self.counts + other.counts, self.rows, self.cols)
 
 
 def shifted(a: np.ndarray, offset: tuple[int, ...], fill: int = 0) -> np.ndarray:
@@ -50,72 +52,52 @@ def shifted(a: np.ndarray, offset: tuple[int, ...], fill: int = 0) -> np.ndarray
     return out
 
 
-def _slice_voxels(levels: np.ndarray) -> np.ndarray:
-    return (levels > 0).reshape(levels.shape[0], -1).sum(axis=1)
+def compact(levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index array (0 outside, 1..k for the k grey levels present) and the present grey levels."""
+    values = np.unique(levels[levels > 0])
+    idx = np.zeros(levels.shape, dtype=np.int64)
+    inside = levels > 0
+    idx[inside] = np.searchsorted(values, levels[inside]) + 1
+    return idx, values
 
 
-def _count(z: np.ndarray, rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
-    """Histogram of (slice, row, col) triples into an array of `shape`; rows and cols are 0-based."""
-    flat = (z * shape[1] + rows) * shape[2] + cols
-    return np.bincount(flat, minlength=int(np.prod(shape))).reshape(shape)
+def pair_matrix(rows: np.ndarray, cols: np.ndarray) -> Matrix:
+    """Count matrix of (row value, column value) pairs on the axes of the values present."""
+    rv, ri = np.unique(rows, return_inverse=True)
+    cv, ci = np.unique(cols, return_inverse=True)
+    counts = np.bincount(ri * len(cv) + ci, minlength=len(rv) * len(cv)).reshape(len(rv), len(cv))
+    return Matrix(counts, rv, cv)
 
 
-def glcm(levels: np.ndarray, n_levels: int) -> SliceMatrices:
-    """Symmetric co-occurrence counts for the 13 directions, split by slice of the first voxel."""
-    nz = levels.shape[0]
-    zidx = np.broadcast_to(np.arange(nz)[:, None, None], levels.shape)
-    out = np.zeros((nz, len(DIRECTIONS_3D), n_levels, n_levels), dtype=np.int64)
-    for k, d in enumerate(DIRECTIONS_3D):
-        nb = shifted(levels, d)
-        ok = (levels > 0) & (nb > 0)
-        m = _count(zidx[ok], levels[ok] - 1, nb[ok] - 1, (nz, n_levels, n_levels))
-        out[:, k] = m + m.transpose(0, 2, 1)
-    return SliceMatrices(out, _slice_voxels(levels))
+def cooccurrence(idx: np.ndarray, values: np.ndarray, directions) -> list[Matrix]:
+    """Symmetric GLCM counts (distance 1) for each direction, on the compact level axis."""
+    k = len(values)
+    out = []
+    for d in directions:
+        nb = shifted(idx, d)
+        ok = (idx > 0) & (nb > 0)
+        m = np.bincount((idx[ok] - 1) * k + nb[ok] - 1, minlength=k * k).reshape(k, k)
+        out.append(Matrix(m + m.T, values, values))
+    return out
 
 
-def glrlm(levels: np.ndarray, n_levels: int) -> SliceMatrices:
-    """Run-length counts (level, run length) for the 13 directions, split by slice of the run start."""
-    nz = levels.shape[0]
-    max_run = max(levels.shape)
-    zidx = np.broadcast_to(np.arange(nz)[:, None, None], levels.shape)
-    out = np.zeros((nz, len(DIRECTIONS_3D), n_levels, max_run), dtype=np.int64)
-    for k, d in enumerate(DIRECTIONS_3D):
-        start = (levels > 0) & (shifted(levels, tuple(-o for o in d)) != levels)
+def run_lengths(idx: np.ndarray, values: np.ndarray, directions) -> list[Matrix]:
+    """GLRLM counts (level, run length 1..max) for each direction."""
+    k, max_run = len(values), max(idx.shape)
+    lengths = np.arange(1, max_run + 1)
+    out = []
+    for d in directions:
+        start = (idx > 0) & (shifted(idx, tuple(-o for o in d)) != idx)
         length = start.astype(np.int64)
         cont = start.copy()
         step = 1
         while cont.any():
-            cont &= shifted(levels, tuple(step * o for o in d)) == levels
+            cont &= shifted(idx, tuple(step * o for o in d)) == idx
             length += cont
             step += 1
-        out[:, k] = _count(zidx[start], levels[start] - 1, length[start] - 1, (nz, n_levels, max_run))
-    return SliceMatrices(out, _slice_voxels(levels))
-
-
-def _zone_labels(levels: np.ndarray, two_d: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Label connected same-level zones; return (labels, zone level, zone size)."""
-    structure = np.ones((3, 3, 3), dtype=bool)
-    if two_d:
-        structure[0] = structure[2] = False
-    labels = np.zeros(levels.shape, dtype=np.int64)
-    zone_level = [np.zeros(0, dtype=np.int64)]
-    n_total = 0
-    for g in np.unique(levels[levels > 0]):
-        lab, n = ndimage.label(levels == g, structure=structure)
-        labels[lab > 0] = lab[lab > 0] + n_total
-        zone_level.append(np.full(n, g, dtype=np.int64))
-        n_total += n
-    sizes = np.bincount(labels.ravel(), minlength=n_total + 1)[1:]
-    return labels, np.concatenate(zone_level), sizes
-
-
-def _zone_slices(labels: np.ndarray, n_zones: int) -> np.ndarray:
-    """Slice index of each zone (the lowest slice it touches)."""
-    zidx = np.broadcast_to(np.arange(labels.shape[0])[:, None, None], labels.shape)
-    inside = labels > 0
-    first = np.full(n_zones + 1, labels.shape[0], dtype=np.int64)
-    np.minimum.at(first, labels[inside], zidx[inside])
-    return first[1:]
+        flat = (idx[start] - 1) * max_run + length[start] - 1
+        out.append(Matrix(np.bincount(flat, minlength=k * max_run).reshape(k, max_run), values, lengths))
+    return out
 
 
 def edge_distance(mask: np.ndarray, two_d: bool) -> np.ndarray:
@@ -130,23 +112,26 @@ def edge_distance(mask: np.ndarray, two_d: bool) -> np.ndarray:
     return dist[1:-1, 1:-1, 1:-1]
 
 
-def zone_matrices(levels: np.ndarray, n_levels: int, two_d: bool) -> tuple[SliceMatrices, SliceMatrices]:
-    """Size-zone (GLSZM) and distance-zone (GLDZM) counts per slice; 2D zones stay in one slice."""
-    nz = levels.shape[0]
-    labels, zone_level, sizes = _zone_labels(levels, two_d)
-    n_zones = len(sizes)
-    zslice = _zone_slices(labels, n_zones) if two_d else np.zeros(n_zones, dtype=np.int64)
+def zones(levels: np.ndarray, two_d: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Connected same-level zones (8/26-connected): per zone (grey level, size, edge distance)."""
+    structure = np.ones((3, 3, 3), dtype=bool)
+    if two_d:
+        structure[0] = structure[2] = False
     dist = edge_distance(levels > 0, two_d)
-    zone_dist = np.full(n_zones + 1, np.iinfo(np.int64).max, dtype=np.int64)
-    inside = labels > 0
-    np.minimum.at(zone_dist, labels[inside], dist[inside].astype(np.int64))
-    zone_dist = zone_dist[1:]
-    max_size = int(sizes.max()) if n_zones else 1
-    max_dist = int(zone_dist.max()) if n_zones else 1
-    szm = _count(zslice, zone_level - 1, sizes - 1, (nz, n_levels, max_size))
-    dzm = _count(zslice, zone_level - 1, zone_dist - 1, (nz, n_levels, max_dist))
-    nv = _slice_voxels(levels)
-    return SliceMatrices(szm[:, None], nv), SliceMatrices(dzm[:, None], nv)
+    zl, zs, zd = [], [], []
+    for g in np.unique(levels[levels > 0]):
+        lab, n = ndimage.label(levels == g, structure=structure)
+        inside = lab > 0
+        sizes = np.bincount(lab[inside], minlength=n + 1)[1:]
+        mind = np.full(n + 1, np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(mind, lab[inside], dist[inside].astype(np.int64))
+        zl.append(np.full(n, g, dtype=np.int64))
+        zs.append(sizes)
+        zd.append(mind[1:])
+    if not zl:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    return np.concatenate(zl), np.concatenate(zs), np.concatenate(zd)
 
 
 def _neighbour_stats(levels: np.ndarray, two_d: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -163,28 +148,16 @@ def _neighbour_stats(levels: np.ndarray, two_d: bool) -> tuple[np.ndarray, np.nd
 
 
 def ngtdm(levels: np.ndarray, n_levels: int, two_d: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Per slice: s_i (sum |i - neighbourhood mean|) and n_i; voxels without ROI neighbours excluded."""
-    nz = levels.shape[0]
+    """s_i (sum |i - neighbourhood mean|) and n_i; voxels without ROI neighbours are excluded."""
     total, count, _ = _neighbour_stats(levels, two_d)
     ok = (levels > 0) & (count > 0)
-    zidx = np.broadcast_to(np.arange(nz)[:, None, None], levels.shape)[ok]
-    if not two_d:
-        zidx = np.zeros_like(zidx)
-    flat = zidx * n_levels + levels[ok] - 1
+    lv = levels[ok] - 1
     diff = np.abs(levels[ok] - total[ok] / count[ok])
-    s = np.bincount(flat, weights=diff, minlength=nz * n_levels).reshape(nz, n_levels)
-    n = np.bincount(flat, minlength=nz * n_levels).reshape(nz, n_levels)
-    return s, n
+    return np.bincount(lv, weights=diff, minlength=n_levels), np.bincount(lv, minlength=n_levels)
 
 
-def ngldm(levels: np.ndarray, n_levels: int, two_d: bool) -> SliceMatrices:
-    """Dependence counts (level, number of same-level ROI neighbours + 1), coarseness 0, distance 1."""
-    nz = levels.shape[0]
+def dependence(levels: np.ndarray, two_d: bool) -> tuple[np.ndarray, np.ndarray]:
+    """NGLDM elements per ROI voxel: (grey level, same-level ROI neighbours + 1); coarseness 0, distance 1."""
     _, _, same = _neighbour_stats(levels, two_d)
     ok = levels > 0
-    n_cols = (8 if two_d else 26) + 1
-    zidx = np.broadcast_to(np.arange(nz)[:, None, None], levels.shape)[ok]
-    if not two_d:
-        zidx = np.zeros_like(zidx)
-    m = _count(zidx, levels[ok] - 1, same[ok], (nz, n_levels, n_cols))
-    return SliceMatrices(m[:, None], _slice_voxels(levels))
+    return levels[ok], same[ok] + 1

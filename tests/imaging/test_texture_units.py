@@ -8,6 +8,7 @@ import pytest
 from imaging import texture_matrices as tm
 from imaging import texture_morph
 from imaging.texture import Discretisation, TextureError, TextureSettings, compute_features, discretise
+from imaging.texture_stats import intensity_volume_histogram
 from tests.imaging.ibsi1_reference import DATA, compute_phantom_features, load_nifti_zyx, matches_reference
 
 
@@ -61,9 +62,10 @@ def test_glcm_of_stripes_is_analytic() -> None:
     assert feats["cm_contrast_2_5D_comb"] == pytest.approx(
         (3 * 4 * 5 + 3 * 5 * 3 * 2) / (3 * 4 * 5 + 3 * 3 * 6 + 3 * 5 * 3 * 2), abs=1e-12
     )
-    counts = tm.glcm(image.astype(np.int64), 2).counts.sum(axis=0)
-    assert counts[0].tolist() == [[0, 60], [60, 0]]  # direction x: 60 ordered pairs each way
-    assert counts[1].tolist() == [[54, 0], [0, 54]]  # direction y
+    idx, values = tm.compact(image.astype(np.int64))
+    mats = tm.cooccurrence(idx, values, tm.DIRECTIONS_3D)
+    assert mats[0].counts.tolist() == [[0, 60], [60, 0]]  # direction x: 60 ordered pairs each way
+    assert mats[1].counts.tolist() == [[54, 0], [0, 54]]  # direction y
 
 
 def test_size_zones_of_two_half_boxes() -> None:
@@ -80,7 +82,8 @@ def test_size_zones_of_two_half_boxes() -> None:
 def _runs_per_direction() -> list[int]:
     image = np.ones((4, 4, 4), dtype=np.int64)
     image[:, :, 2:] = 2
-    return [int(m.sum()) for m in tm.glrlm(image, 2).counts.sum(axis=0)]
+    idx, values = tm.compact(image)
+    return [int(m.counts.sum()) for m in tm.run_lengths(idx, values, tm.DIRECTIONS_3D)]
 
 
 def test_edge_distance_is_taxicab_to_outside() -> None:
@@ -164,3 +167,26 @@ def test_single_voxel_roi_does_not_crash() -> None:
     assert result.n_voxels == 1
     assert result.features["stat_mean"] == 5.0
     assert result.features["morph_vol_approx"] == 1.0
+
+
+def test_ivh_of_one_voxel_per_level_is_linear() -> None:
+    n = 11
+    feats = intensity_volume_histogram(np.arange(1, n + 1), np.arange(1, n + 1))
+    # nu(i) = (n - i + 1) / n falls linearly from 1 to 1/n over gamma in [0, 1]
+    assert feats["ivh_auc"] == pytest.approx((1 + 1 / n) / 2, abs=1e-12)
+    assert feats["ivh_v10"] == pytest.approx(10 / n)  # levels 2..11 have gamma >= 0.1
+    assert feats["ivh_i10"] == 11.0  # nu(11) = 1/11 <= 0.10, nu(10) = 2/11 > 0.10
+
+
+def test_large_grey_level_count_stays_consistent_across_aggregations() -> None:
+    rng = np.random.default_rng(11)
+    image = rng.gamma(2.0, 1.5, size=(6, 12, 12))
+    mask = np.ones(image.shape, dtype=bool)
+    fine = TextureSettings(discretisation=Discretisation("fbs", bin_width=0.05))
+    result = compute_features(image, mask, (2.0, 1.0, 1.0), fine)
+    assert result.n_levels > 200
+    feats = result.features
+    assert all(np.isfinite(v) for k, v in feats.items() if not k.startswith("morph_"))
+    # merging every direction of the whole volume: counts are summed, so run percentage averages out
+    assert feats["rlm_r_perc_3D_comb"] == pytest.approx(feats["rlm_r_perc_3D_avg"], rel=1e-12)
+    assert feats["ngl_dc_perc_3D"] == 1.0
