@@ -20,6 +20,7 @@ FloatArray = NDArray[np.float64]
 # Box bounds for (Ktrans /min, ve, vp).
 ETOFTS_LOWER = np.array([0.0, 1e-3, 0.0])
 ETOFTS_UPPER = np.array([5.0, 1.0, 1.0])
+CHUNK_VOXELS = 16384  # bounds memory: the Jacobian is (chunk, T, 3) floats
 
 
 def murase_lls(t_min: FloatArray, ct: FloatArray, cp: FloatArray, extended: bool) -> FloatArray:
@@ -142,10 +143,11 @@ def fit_tofts_family_voxelwise(
     t_min = t / 60.0
     p = np.full((curves.shape[0], 3), np.nan)
     rms = np.full(curves.shape[0], np.nan)
-    if finite.any():
-        y = curves[finite]
-        p0 = murase_lls(t_min, y, cp_a, extended)
-        p[finite], rms[finite] = lm_refine_etofts(t_min, y, cp_a, p0, extended)
+    rows = np.flatnonzero(finite)
+    for start in range(0, rows.size, CHUNK_VOXELS):
+        sel = rows[start : start + CHUNK_VOXELS]
+        p0 = murase_lls(t_min, curves[sel], cp_a, extended)
+        p[sel], rms[sel] = lm_refine_etofts(t_min, curves[sel], cp_a, p0, extended)
     maps: dict[str, FloatArray] = {}
     names = ["Ktrans_per_min", "ve", "vp"] if extended else ["Ktrans_per_min", "ve"]
     for i, name in enumerate(names):
