@@ -4,6 +4,10 @@ Arrays are indexed (z, y, x); spacing is (dz, dy, dx) in mm; 2D features are com
 slice (axis 0). Feature tags follow the IBSI reference tables (e.g. `stat_mean`, `cm_contrast_3D_avg`).
 Families: morph, loc, stat, ih, ivh, cm, rlm, szm, dzm, ngt, ngl (see imaging/texture_*.py).
 The intensity and morphological masks are the same (no re-segmentation); no resampling is done.
+Settings fixed to the IBSI phantom configuration: GLCM/NGTDM/NGLDM at Chebyshev distance 1, NGLDM
+coarseness 0, 8/26-connected zones, taxicab edge distance for GLDZM. Intensity-histogram and IVH
+features are in grey-level units (1..Ng) of the chosen discretisation.
+Not implemented: morph_vol_dens_ombb, morph_area_dens_ombb, morph_vol_dens_mvee, morph_area_dens_mvee.
 No Django imports: pure computation.
 """
 
