@@ -13,7 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from trial import access, selectors, services
 from trial.audit import AuditContext, history_for
@@ -55,6 +55,7 @@ class LockoutLoginView(auth_views.LoginView):
         return super().form_valid(form)
 
 
+@require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     panels = []
     for provider in DASHBOARD_PANELS:
@@ -69,6 +70,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 DASHBOARD_PANELS: list = []
 
 
+@require_GET
 def participant_list(request: HttpRequest) -> HttpResponse:
     filters = {k: request.GET.get(k, "") for k in ("site", "status", "drug", "tumour_type", "q")}
     participants = selectors.participant_list(user=request.user, filters=filters)
@@ -106,6 +108,7 @@ def participant_enrol(request: HttpRequest) -> HttpResponse:
     return render(request, "trial/participant_enrol.html", {"form": form}, status=400 if form.errors else 200)
 
 
+@require_GET
 def participant_detail(request: HttpRequest, participant_pk: int) -> HttpResponse:
     participant = selectors.participant_get(user=request.user, pk=participant_pk)
     window = selectors.reporting_window(participant)
