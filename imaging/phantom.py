@@ -141,7 +141,7 @@ def default_lesions(spec: PhantomSpec, centre: np.ndarray) -> list[Lesion]:
     c = [float(v) for v in centre]
     return [
         Lesion("lesion_a", (c[0] + 30.0, c[1] - 10.0, c[2] + 4.0), 14.0, 8.0),
-        Lesion("lesion_b", (c[0] - 36.0, c[1] + 16.0, c[2] - 8.0), 10.0, 5.0),
+        Lesion("lesion_b", (c[0] - 8.0, c[1] + 16.0, c[2] - 8.0), 10.0, 5.0),
         Lesion("lesion_c", (c[0] - 8.0, c[1] - 40.0, c[2] + 12.0), 7.0, 12.0),
     ]
 
@@ -175,10 +175,10 @@ def _truth(spec: PhantomSpec) -> tuple[np.ndarray, np.ndarray, list[Lesion], Les
     truth = np.zeros(spec.shape, dtype=np.float64)
     truth[np.broadcast_to(body, spec.shape)] = spec.background_suv
     liver = spec.liver or Lesion(
-        "liver", (centre[0] - 0.35 * half_x, centre[1], centre[2]), 0.28 * half_x, 4.0
+        "liver", (centre[0] - 0.5 * half_x, centre[1], centre[2]), 0.22 * half_x, 4.0
     )
     blood = spec.blood or Lesion(
-        "blood_pool", (centre[0] + 0.1 * half_x, centre[1] + 0.3 * half_y, centre[2]), 10.0, 6.0
+        "blood_pool", (centre[0] + 0.05 * half_x, centre[1] + 0.5 * half_y, centre[2]), 10.0, 6.0
     )
     lesions = spec.lesions if spec.lesions is not None else default_lesions(spec, centre)
     for region in [liver, blood, *lesions]:

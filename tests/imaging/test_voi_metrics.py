@@ -1,0 +1,144 @@
+"""VOI statistics: analytic spheres on the 89Zr phantom, SUVpeak, MTV/TLG, ratios."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from imaging.dicom_series import read_series
+from imaging.phantom import Lesion
+from imaging.suv import compute_suv
+from imaging.voi import (
+    PEAK_RADIUS_MM,
+    VoiError,
+    from_full_mask,
+    peak_kernel,
+    sphere_voi,
+    suv_peak,
+    tumour_to_blood,
+    tumour_to_liver,
+    voi_metrics,
+)
+
+from ._pet_support import small_phantom
+
+TOL = 12.0 / 30000.0  # int16 quantisation (see test_suv_phantom)
+
+
+def _suv_series(tmp_path, **fields):
+    info = small_phantom(tmp_path, **fields)
+    series = read_series(info.files)
+    result = compute_suv(series.header)
+    suv = series.volume * np.asarray(result.slice_factors, dtype=np.float32)[:, None, None]
+    return info, series, suv
+
+
+def _lattice_count(info, centre, radius):
+    nz, ny, nx = info.shape
+    sx, sy, sz = info.spacing
+    o = info.origin
+    z, y, x = np.mgrid[0:nz, 0:ny, 0:nx]
+    d2 = (
+        (o[0] + x * sx - centre[0]) ** 2 + (o[1] + y * sy - centre[1]) ** 2 + (o[2] + z * sz - centre[2]) ** 2
+    )
+    return int(np.count_nonzero(d2 <= radius**2))
+
+
+def test_sphere_on_uniform_lesion_is_exact(tmp_path):
+    info, series, suv = _suv_series(tmp_path)
+    lesion = next(les for les in info.lesions if les.name == "lesion_a")
+    voi = sphere_voi("a", series.geometry, lesion.centre_mm, lesion.radius_mm)
+    m = voi_metrics(suv, voi, series.geometry.spacing)
+    count = _lattice_count(info, lesion.centre_mm, lesion.radius_mm)
+    assert m.voxel_count == count
+    assert m.volume_ml == pytest.approx(count * 0.064)
+    for value in (m.suv_max, m.suv_mean, m.suv_min, m.suv_median, m.suv_peak):
+        assert value == pytest.approx(lesion.suv, abs=TOL)
+    assert m.suv_sd == pytest.approx(0.0, abs=TOL)
+    assert m.mtv41_ml == pytest.approx(m.volume_ml) and m.tlg41 == pytest.approx(
+        m.volume_ml * lesion.suv, rel=1e-4
+    )
+    assert m.mtv_fixed_ml == pytest.approx(m.volume_ml)
+
+
+def test_larger_sphere_mixes_lesion_and_background(tmp_path):
+    info, series, suv = _suv_series(tmp_path)
+    lesion = next(les for les in info.lesions if les.name == "lesion_a")
+    voi = sphere_voi("a", series.geometry, lesion.centre_mm, lesion.radius_mm + 6.0)
+    m = voi_metrics(suv, voi, series.geometry.spacing)
+    n_in = _lattice_count(info, lesion.centre_mm, lesion.radius_mm)
+    n_all = _lattice_count(info, lesion.centre_mm, lesion.radius_mm + 6.0)
+    expected_mean = (n_in * 8.0 + (n_all - n_in) * 0.5) / n_all
+    assert m.voxel_count == n_all
+    assert m.suv_mean == pytest.approx(expected_mean, abs=TOL)
+    assert m.suv_min == pytest.approx(0.5, abs=TOL)
+    sd = np.sqrt((n_in * (8 - expected_mean) ** 2 + (n_all - n_in) * (0.5 - expected_mean) ** 2) / n_all)
+    assert m.suv_sd == pytest.approx(sd, abs=1e-3)
+    assert m.mtv41_ml == pytest.approx(n_in * 0.064)  # 0.41*8 = 3.28 splits lesion from background
+    assert m.tlg41 == pytest.approx(n_in * 0.064 * 8.0, rel=1e-4)
+
+
+def test_peak_kernel_volume_and_radius():
+    kernel = peak_kernel((1.0, 1.0, 1.0))
+    assert kernel.sum() * 1e-3 == pytest.approx(1.0, rel=0.03)  # ~1 cm3 at 1 mm voxels
+    assert pytest.approx((3 / (4 * np.pi) * 1000) ** (1 / 3), abs=1e-3) == PEAK_RADIUS_MM
+    assert peak_kernel((4.0, 4.0, 4.0)).sum() == 19  # centre, 6 faces, 12 edges
+
+
+def test_suv_peak_not_centred_on_max_voxel():
+    """A lone hot voxel at the VOI edge and a warm plateau elsewhere: the peak is the plateau."""
+    suv = np.zeros((20, 20, 20))
+    suv[3:9, 3:9, 3:9] = 5.0
+    suv[15, 15, 15] = 10.0
+    mask = np.zeros_like(suv, dtype=bool)
+    mask[2:17, 2:17, 2:17] = True
+    voi = from_full_mask("v", mask)
+    spacing = (4.0, 4.0, 4.0)
+    m = voi_metrics(suv, voi, spacing)
+    assert m.suv_max == 10.0
+    assert m.suv_peak == pytest.approx(5.0)
+    around_max = suv[14:17, 14:17, 14:17][peak_kernel(spacing)].mean()
+    assert around_max == pytest.approx(10.0 / 19)
+
+
+def test_suv_peak_uses_voxels_outside_the_voi():
+    """PERCIST: sphere voxels come from the whole image, not only the VOI."""
+    suv = np.zeros((9, 9, 9))
+    suv[3:6, 3:6, 3:6] = 3.0
+    mask = np.zeros_like(suv, dtype=bool)
+    mask[4, 4, 4] = True
+    assert suv_peak(suv, from_full_mask("v", mask), (4.0, 4.0, 4.0)) == pytest.approx(3.0)
+
+
+def test_fixed_threshold_mtv(tmp_path):
+    info, series, suv = _suv_series(tmp_path)
+    lesion = next(les for les in info.lesions if les.name == "lesion_b")  # SUV 5
+    voi = sphere_voi("b", series.geometry, lesion.centre_mm, lesion.radius_mm + 8.0)
+    m = voi_metrics(suv, voi, series.geometry.spacing, fixed_threshold=2.5)
+    n_in = _lattice_count(info, lesion.centre_mm, lesion.radius_mm)
+    assert m.mtv_fixed_ml == pytest.approx(n_in * 0.064)
+    assert m.tlg_fixed == pytest.approx(n_in * 0.064 * 5.0, rel=1e-4)
+
+
+def test_ratios_to_blood_and_liver(tmp_path):
+    info, series, suv = _suv_series(tmp_path)
+    by_name = {les.name: les for les in info.lesions}
+    g, s = series.geometry, series.geometry.spacing
+    tumour = voi_metrics(suv, sphere_voi("t", g, by_name["lesion_c"].centre_mm, 7.0), s)
+    blood = voi_metrics(suv, sphere_voi("b", g, by_name["blood_pool"].centre_mm, 8.0), s)
+    liver = voi_metrics(suv, sphere_voi("l", g, by_name["liver"].centre_mm, 15.0), s)
+    assert tumour_to_blood(tumour, blood) == pytest.approx(12.0 / 6.0, rel=1e-3)
+    assert tumour_to_liver(tumour, liver) == pytest.approx(12.0 / 4.0, rel=1e-3)
+
+
+def test_sphere_outside_volume_refused(tmp_path):
+    info, series, _ = _suv_series(tmp_path)
+    with pytest.raises(VoiError, match="outside"):
+        sphere_voi("far", series.geometry, (5000.0, 0.0, 0.0), 10.0)
+
+
+def test_custom_lesion_list(tmp_path):
+    lesions = [Lesion("only", (0.0, 0.0, -280.0), 9.0, 7.0)]
+    info, series, suv = _suv_series(tmp_path, lesions=lesions)
+    m = voi_metrics(suv, sphere_voi("x", series.geometry, (0.0, 0.0, -280.0), 9.0), series.geometry.spacing)
+    assert m.suv_mean == pytest.approx(7.0, abs=TOL)
