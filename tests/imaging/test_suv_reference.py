@@ -26,7 +26,7 @@ from ._pet_support import DATA
 
 DRO_DIR = DATA / "ibsi_suv_dro"
 CALC_DIR = DATA / "calculate_suv"
-DRO_ROWS = list(csv.DictReader(open(DRO_DIR / "DRO_list.csv", encoding="utf-8")))
+DRO_ROWS = list(csv.DictReader((DRO_DIR / "DRO_list.csv").read_text(encoding="utf-8").splitlines()))
 
 
 def test_all_17_dros_listed():
