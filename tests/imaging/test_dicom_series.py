@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pydicom
@@ -53,7 +54,7 @@ def test_non_dicom_refused(pet_series, tmp_path):
 
 
 def test_dicom_without_preamble_refused(pet_series, tmp_path):
-    raw = open(pet_series.files[0], "rb").read()[132:]  # strip preamble + DICM
+    raw = Path(pet_series.files[0]).read_bytes()[132:]  # strip preamble + DICM
     bare = tmp_path / "bare.dcm"
     bare.write_bytes(raw)
     _refused([*pet_series.files[1:], str(bare)], "no preamble")
@@ -61,8 +62,8 @@ def test_dicom_without_preamble_refused(pet_series, tmp_path):
 
 def test_truncated_file_refused(pet_series):
     path = pet_series.files[3]
-    data = open(path, "rb").read()
-    open(path, "wb").write(data[: len(data) - 500])
+    data = Path(path).read_bytes()
+    Path(path).write_bytes(data[: len(data) - 500])
     _refused(pet_series.files, "truncated|unreadable")
 
 
