@@ -142,3 +142,21 @@ def test_custom_lesion_list(tmp_path):
     info, series, suv = _suv_series(tmp_path, lesions=lesions)
     m = voi_metrics(suv, sphere_voi("x", series.geometry, (0.0, 0.0, -280.0), 9.0), series.geometry.spacing)
     assert m.suv_mean == pytest.approx(7.0, abs=TOL)
+
+
+def test_coronal_mip_png_aspect_and_values(tmp_path):
+    import io
+
+    from matplotlib import image as mpimg
+
+    from imaging.mip import coronal_mip, coronal_mip_png
+
+    suv = np.zeros((10, 6, 8), dtype=np.float32)
+    suv[9, 2, 3] = 10.0  # most superior slice
+    mip = coronal_mip(suv, (2.0, 2.0, 4.0))
+    assert mip.shape == (20, 8)  # 10 slices x 4 mm shown as 2 mm pixels
+    assert mip[0, 3] == 10.0 and mip[-1, 3] == 0.0  # head at the top
+    png = coronal_mip_png(suv, (2.0, 2.0, 4.0), (0.0, 10.0))
+    decoded = mpimg.imread(io.BytesIO(png), format="png")
+    assert decoded.shape[:2] == (20, 8)
+    assert decoded[0, 3] == pytest.approx(0.0) and decoded[5, 0] == pytest.approx(1.0)  # inverted grey
