@@ -83,9 +83,10 @@ TEMPLATES = [
 ]
 
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 DATABASES = {
     "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'demo.sqlite3'}"), conn_max_age=0
+        env_str("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'demo.sqlite3'}", conn_max_age=0
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

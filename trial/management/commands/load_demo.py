@@ -1,0 +1,55 @@
+"""Build the demo trial (idempotent) and print the demo logins."""
+
+from __future__ import annotations
+
+import importlib
+import random
+import time
+
+from django.core.management.base import BaseCommand
+
+from trial.demo import DEMO_PASSWORD, build_trial
+from trial.reference_data import ensure_loaded
+
+# Order matters: lesions before imaging (VOIs link lesions) and pathology (biopsies link lesions).
+APP_DEMOS = ("safety", "lesions", "imaging", "pathology", "exports")
+
+
+class Command(BaseCommand):
+    help = "Load reference data and a realistic demo trial (3 sites, ~24 participants); safe to run again."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--seed", type=int, default=20261204)
+        parser.add_argument("--skip", nargs="*", default=[], help="App demos to skip (e.g. imaging).")
+
+    def handle(self, *args, seed: int, skip: list[str], **options):
+        started = time.monotonic()
+        ensure_loaded()
+        rng = random.Random(seed)
+        participants, users = build_trial(rng)
+        self.stdout.write(f"Trial: {len(participants)} participants at 3 sites")
+        for app in APP_DEMOS:
+            if app in skip:
+                continue
+            try:
+                module = importlib.import_module(f"{app}.demo")
+            except ModuleNotFoundError as exc:
+                if exc.name == f"{app}.demo":
+                    continue
+                raise
+            app_started = time.monotonic()
+            module.build_demo(participants, users, random.Random(f"{seed}-{app}"))
+            self.stdout.write(f"{app}: demo data ready ({time.monotonic() - app_started:.1f} s)")
+        self.stdout.write(self.style.SUCCESS(f"Demo trial ready in {time.monotonic() - started:.1f} s."))
+        self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+        for username, role in [
+            ("coordinator_nl01", "site coordinator, NL01 (also _nl02, _be01)"),
+            ("investigator_nl01", "investigator, NL01"),
+            ("radiologist_nl01", "radiologist, NL01"),
+            ("pathologist_nl01", "pathologist, NL01"),
+            ("monitor", "monitor, all three sites"),
+            ("data_manager", "data manager, every site"),
+            ("sponsor", "sponsor (read-only), every site"),
+            ("admin", "Django admin (configuration)"),
+        ]:
+            self.stdout.write(f"  {username:<20} {role}")
