@@ -1,0 +1,253 @@
+"""Context builders for pages, hooks (participant section, timeline, dashboard), CSV and the plot."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from django.urls import reverse
+
+from safety import incidence, selectors, services
+from safety import partial_dates as pdates
+from trial import access
+
+CSV_TABLES = ("incidence", "grade3", "sae", "irae", "max_grade_by_soc")
+
+
+def signature_status(participant: Any) -> dict[str, Any]:
+    active = services.active_signature(participant)
+    last_voided = participant.ae_signatures.filter(voided=True).order_by("-voided_at").first()
+    intact = services.signature_is_intact(active) if active else False
+    return {"active": active, "intact": intact, "last_voided": last_voided}
+
+
+def participant_context(request: Any, participant: Any) -> dict[str, Any]:
+    aes = list(selectors.participant_aes(participant))
+    return {
+        "participant": participant,
+        "aes": aes,
+        "signature": signature_status(participant),
+        "signatures": selectors.signatures_of(participant),
+        "can_capture": access.can(request.user, "adverse_events", participant.site_id),
+        "can_sign": access.can(request.user, "sign_adverse_events", participant.site_id),
+        "can_void": access.can(request.user, "void", participant.site_id),
+        "max_grades": max_grade_per_term(aes),
+    }
+
+
+def max_grade_per_term(aes: list[Any]) -> list[dict[str, Any]]:
+    best: dict[str, int] = {}
+    for ae in aes:
+        if not ae.voided:
+            best[ae.display_term] = max(best.get(ae.display_term, 0), ae.grade)
+    return [{"term": t, "grade": g} for t, g in sorted(best.items())]
+
+
+def participant_section(request: Any, participant: Any) -> list[dict[str, Any]]:
+    """PARTICIPANT_SECTIONS entry: the participant's AEs with signature status."""
+    return [
+        {
+            "title": "Adverse events",
+            "template": "safety/_participant_section.html",
+            "context": participant_context(request, participant),
+        }
+    ]
+
+
+def timeline_items(participant: Any) -> list[dict[str, Any]]:
+    """TIMELINE_PROVIDERS entry: one item per AE at its (earliest possible) onset date."""
+    items = []
+    for ae in selectors.participant_aes(participant):
+        status = ", ".join(
+            s
+            for s in (
+                "voided" if ae.voided else "",
+                "serious" if ae.serious else "",
+                "ongoing" if ae.ongoing else "",
+            )
+            if s
+        )
+        items.append(
+            {
+                "date": pdates.parse(ae.onset_date).earliest,
+                "kind": "adverse_event",
+                "object": ae,
+                "label": f"AE: {ae.display_term}, grade {ae.grade} (onset {ae.onset_date})",
+                "url": reverse("safety:ae_detail", args=[ae.pk]),
+                "status": status,
+            }
+        )
+    return items
+
+
+def dashboard_panel(request: Any) -> list[dict[str, Any]]:
+    """DASHBOARD_PANELS entry: SAEs not yet notified or not yet signed, with the 24-hour clock."""
+    if not request.user.is_authenticated:
+        return []
+    return [
+        {
+            "title": "Serious adverse events pending",
+            "template": "safety/_dashboard_panel.html",
+            "context": {"items": selectors.sae_pending(user=request.user)},
+        }
+    ]
+
+
+# --- tables -----------------------------------------------------------------------------------------
+
+
+def tables_context(*, user: Any, filters: dict[str, str]) -> dict[str, Any]:
+    n, rows, aes = selectors.table_rows(user=user, filters=filters)
+    return {
+        "n": n,
+        "any_ae": incidence.participants_with_any(rows),
+        "any_grade3": incidence.participants_with_any(rows, min_grade=3),
+        "incidence": _with_percent(incidence.incidence(rows), n),
+        "grade3": _with_percent(incidence.incidence(rows, min_grade=3), n),
+        "saes": [ae for ae in aes if ae.serious],
+        "iraes": [ae for ae in aes if ae.immune_related],
+        "grades": incidence.GRADES,
+    }
+
+
+def _with_percent(lines: list[incidence.IncidenceLine], n: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "line": line,
+            "any": line.any_grade,
+            "pct": incidence.percent(line.any_grade, n),
+            "by_grade": [line.by_grade[g] for g in incidence.GRADES],
+            "g3": line.grade3_plus,
+            "g3_pct": incidence.percent(line.grade3_plus, n),
+        }
+        for line in lines
+    ]
+
+
+def _listing_row(ae: Any) -> list[Any]:
+    return [
+        ae.participant.study_id,
+        ae.participant.site.code,
+        ae.anti_pd1_drug,
+        ae.term.soc,
+        ae.term.term,
+        ae.verbatim_term,
+        ae.term.meddra_code,
+        ae.grade,
+        ae.onset_date,
+        ae.end_date,
+        int(ae.ongoing),
+        int(ae.serious),
+        ";".join(ae.sae_criteria),
+        ae.outcome,
+        int(ae.immune_related),
+        ae.rel_tracer,
+        ae.rel_pet,
+        ae.rel_biopsy,
+        ae.rel_anti_pd1,
+        ae.action_anti_pd1,
+        ae.ctcae_version,
+    ]
+
+
+LISTING_HEADER = [
+    "participant",
+    "site",
+    "anti_pd1_drug",
+    "soc",
+    "term",
+    "verbatim_term",
+    "meddra_code",
+    "grade",
+    "onset_date",
+    "end_date",
+    "ongoing",
+    "serious",
+    "sae_criteria",
+    "outcome",
+    "immune_related",
+    "rel_tracer",
+    "rel_pet",
+    "rel_biopsy",
+    "rel_anti_pd1",
+    "action_anti_pd1",
+    "ctcae_version",
+]
+
+
+def table_csv(*, user: Any, filters: dict[str, str], table: str) -> str:
+    ctx = tables_context(user=user, filters=filters)
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    if table in ("incidence", "grade3"):
+        w.writerow(
+            [
+                "soc",
+                "term",
+                "n_participants",
+                "percent",
+                *[f"max_grade_{g}" for g in incidence.GRADES],
+                "grade_3_plus",
+                "percent_grade_3_plus",
+                "population_n",
+            ]
+        )
+        for r in ctx[table]:
+            w.writerow(
+                [
+                    r["line"].soc,
+                    r["line"].term,
+                    r["any"],
+                    r["pct"],
+                    *r["by_grade"],
+                    r["g3"],
+                    r["g3_pct"],
+                    ctx["n"],
+                ]
+            )
+    elif table in ("sae", "irae"):
+        w.writerow(LISTING_HEADER)
+        for ae in ctx["saes" if table == "sae" else "iraes"]:
+            w.writerow(_listing_row(ae))
+    else:
+        w.writerow(["soc", *[f"grade_{g}" for g in incidence.GRADES], "population_n"])
+        for soc, counts in plot_data(ctx).items():
+            w.writerow([soc, *[counts[g] for g in incidence.GRADES], ctx["n"]])
+    return out.getvalue()
+
+
+def plot_data(ctx: dict[str, Any]) -> dict[str, dict[int, int]]:
+    return {r["line"].soc: dict(r["line"].by_grade) for r in ctx["incidence"] if r["line"].is_soc}
+
+
+GRADE_COLOURS = {1: "#a6d96a", 2: "#fee08b", 3: "#fdae61", 4: "#f46d43", 5: "#a50026"}
+
+
+def max_grade_plot_png(*, user: Any, filters: dict[str, str]) -> bytes:
+    """Horizontal stacked bars: participants by maximum CTCAE grade within each SOC."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    ctx = tables_context(user=user, filters=filters)
+    data = plot_data(ctx)
+    socs = list(reversed(list(data)))
+    fig, ax = plt.subplots(figsize=(9, 1.2 + 0.38 * max(len(socs), 1)), dpi=100)
+    left = [0] * len(socs)
+    for g in incidence.GRADES:
+        values = [data[s][g] for s in socs]
+        ax.barh(socs, values, left=left, color=GRADE_COLOURS[g], label=f"Grade {g}", edgecolor="white")
+        left = [a + b for a, b in zip(left, values)]
+    ax.set_xlabel(f"Participants (N = {ctx['n']}), by maximum grade in the SOC")
+    ax.set_title("Maximum CTCAE v5.0 grade per participant by SOC")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    if not socs:
+        ax.text(0.5, 0.5, "No adverse events", transform=ax.transAxes, ha="center")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()

@@ -1,0 +1,257 @@
+"""Thin pages: AE lists, capture form with term search, sign-off, safety tables and plot."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from safety import presentation, selectors, services
+from safety.forms import AdverseEventForm, SignatureForm
+from safety.models import AdverseEvent, CtcaeTerm, SaeNotification
+from trial import access
+from trial.audit import AuditContext, history_for
+from trial.models import AntiPD1Drug
+from trial.selectors import participant_get, reporting_window, scoped_get
+from trial.web import add_validation_errors
+
+
+def _status(form: Any) -> int:
+    return 400 if form.errors else 200
+
+
+@require_GET
+def ae_list(request: HttpRequest) -> HttpResponse:
+    filters = {
+        k: request.GET.get(k, "")
+        for k in ("site", "drug", "serious", "immune_related", "q", "include_voided")
+    }
+    return render(
+        request,
+        "safety/ae_list.html",
+        {
+            "aes": selectors.ae_list(user=request.user, filters=filters)[:1000],
+            "filters": filters,
+            "sites": access.sites_visible_to(request.user),
+            "drugs": AntiPD1Drug.choices,
+        },
+    )
+
+
+@require_GET
+def participant_aes(request: HttpRequest, participant_pk: int) -> HttpResponse:
+    participant = participant_get(user=request.user, pk=participant_pk)
+    return render(
+        request, "safety/participant_aes.html", presentation.participant_context(request, participant)
+    )
+
+
+def _render_form(
+    request: HttpRequest, form: AdverseEventForm, participant: Any, title: str, **extra: Any
+) -> HttpResponse:
+    return render(
+        request,
+        "safety/ae_form.html",
+        {
+            "form": form,
+            "participant": participant,
+            "title": title,
+            "term": form.chosen_term,
+            "grade": form.chosen_grade,
+            "window": reporting_window(participant),
+            **extra,
+        },
+        status=_status(form),
+    )
+
+
+def ae_new(request: HttpRequest, participant_pk: int) -> HttpResponse:
+    participant = participant_get(user=request.user, pk=participant_pk)
+    access.require(request.user, "adverse_events", participant.site_id)
+    form = AdverseEventForm(request.POST or None, participant=participant)
+    if request.method == "POST" and form.is_valid():
+        try:
+            ae = services.ae_create(
+                ctx=AuditContext.from_request(request), participant=participant, values=form.values()
+            )
+        except ValidationError as exc:
+            add_validation_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                f"Recorded {ae.display_term} grade {ae.grade}"
+                f"{' (SAE: notification queued)' if ae.serious else ''}.",
+            )
+            return redirect("safety:participant_aes", participant_pk=participant.pk)
+    return _render_form(request, form, participant, f"New adverse event — {participant.study_id}")
+
+
+def _ae_for_write(request: HttpRequest, ae_pk: int) -> AdverseEvent:
+    ae = scoped_get(AdverseEvent, user=request.user, pk=ae_pk)
+    access.require(request.user, "adverse_events", ae.participant.site_id)
+    return ae
+
+
+def ae_edit(request: HttpRequest, ae_pk: int) -> HttpResponse:
+    ae = _ae_for_write(request, ae_pk)
+    form = AdverseEventForm(
+        request.POST or None, participant=ae.participant, editing=True, initial=services.current_values(ae)
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.ae_update(
+                ctx=AuditContext.from_request(request),
+                ae=ae,
+                values=form.values(),
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as exc:
+            add_validation_errors(form, exc)
+        else:
+            messages.success(request, f"{ae.display_term} updated.")
+            return redirect("safety:participant_aes", participant_pk=ae.participant_id)
+    return _render_form(
+        request, form, ae.participant, f"Edit AE {ae.pk} — {ae.participant.study_id}", ae=ae, lock_term=True
+    )
+
+
+def ae_change_grade(request: HttpRequest, ae_pk: int) -> HttpResponse:
+    ae = _ae_for_write(request, ae_pk)
+    initial = {
+        **services.current_values(ae),
+        "onset_date": "",
+        "end_date": "",
+        "ongoing": True,
+        "grade": None,
+    }
+    form = AdverseEventForm(
+        request.POST or None, participant=ae.participant, grade_change=True, initial=initial
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            new = services.ae_change_grade(
+                ctx=AuditContext.from_request(request),
+                ae=ae,
+                values=form.values(),
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as exc:
+            add_validation_errors(form, exc)
+        else:
+            messages.success(
+                request, f"{new.display_term}: grade {ae.grade} → {new.grade} recorded as AE {new.pk}."
+            )
+            return redirect("safety:participant_aes", participant_pk=ae.participant_id)
+    return _render_form(
+        request,
+        form,
+        ae.participant,
+        f"Change grade of AE {ae.pk} (now grade {ae.grade}) — {ae.participant.study_id}",
+        ae=ae,
+        lock_term=True,
+    )
+
+
+@require_GET
+def ae_detail(request: HttpRequest, ae_pk: int) -> HttpResponse:
+    ae = scoped_get(AdverseEvent, user=request.user, pk=ae_pk)
+    return render(
+        request,
+        "safety/ae_detail.html",
+        {
+            "ae": ae,
+            "participant": ae.participant,
+            "course": services.ae_course(ae),
+            "history": history_for(ae),
+            "notifications": ae.notifications.all(),
+            "can_edit": access.can(request.user, "adverse_events", ae.participant.site_id),
+            "can_void": access.can(request.user, "void", ae.participant.site_id),
+        },
+    )
+
+
+def ae_sign(request: HttpRequest, participant_pk: int) -> HttpResponse:
+    participant = participant_get(user=request.user, pk=participant_pk)
+    access.require(request.user, "sign_adverse_events", participant.site_id)
+    form = SignatureForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.aes_sign(
+                ctx=AuditContext.from_request(request), participant=participant, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            add_validation_errors(form, exc)
+        else:
+            messages.success(request, f"AEs of {participant.study_id} signed.")
+            return redirect("safety:participant_aes", participant_pk=participant.pk)
+    context = presentation.participant_context(request, participant)
+    return render(request, "safety/sign.html", {**context, "form": form}, status=_status(form))
+
+
+@require_POST
+def notification_resend(request: HttpRequest, notification_pk: int) -> HttpResponse:
+    note = scoped_get(
+        SaeNotification, user=request.user, pk=notification_pk, site_field="adverse_event__participant__site"
+    )
+    try:
+        services.notification_requeue(ctx=AuditContext.from_request(request), notification=note)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "SAE notification queued again.")
+    return redirect("safety:ae_detail", ae_pk=note.adverse_event_id)
+
+
+@require_GET
+def term_search(request: HttpRequest) -> HttpResponse:
+    terms = selectors.term_search(request.GET.get("q", ""))
+    return render(request, "safety/_term_results.html", {"terms": terms, "q": request.GET.get("q", "")})
+
+
+@require_GET
+def term_choose(request: HttpRequest, term_id: int) -> HttpResponse:
+    term = get_object_or_404(CtcaeTerm, pk=term_id)
+    return render(request, "safety/_term_choose.html", {"term": term, "grade": None, "lock_term": False})
+
+
+def _table_filters(request: HttpRequest) -> dict[str, str]:
+    return {k: request.GET.get(k, "") for k in ("site", "drug")}
+
+
+@require_GET
+def tables(request: HttpRequest) -> HttpResponse:
+    filters = _table_filters(request)
+    context = presentation.tables_context(user=request.user, filters=filters)
+    return render(
+        request,
+        "safety/tables.html",
+        {
+            **context,
+            "filters": filters,
+            "sites": access.sites_visible_to(request.user),
+            "drugs": AntiPD1Drug.choices,
+            "query": request.GET.urlencode(),
+        },
+    )
+
+
+@require_GET
+def tables_csv(request: HttpRequest) -> HttpResponse:
+    filters = _table_filters(request)
+    table = request.GET.get("table", "incidence")
+    if table not in presentation.CSV_TABLES:
+        raise Http404(f"No safety table named {table!r}.")
+    text = presentation.table_csv(user=request.user, filters=filters, table=table)
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="safety_{table}.csv"'
+    return response
+
+
+@require_GET
+def tables_plot(request: HttpRequest) -> HttpResponse:
+    png = presentation.max_grade_plot_png(user=request.user, filters=_table_filters(request))
+    return HttpResponse(png, content_type="image/png")
