@@ -58,6 +58,7 @@ def make_users() -> dict[str, Any]:
         u = user(role.value, role.label.split()[0], "Demo")
         Membership.objects.get_or_create(user=u, site=sites["NL01"], role=role)
         users[role.value] = u
+    grant_protocol_admin(users["data_manager"])
     monitor = user("monitor", "Mona", "Monitor")
     for site in sites.values():
         Membership.objects.get_or_create(user=monitor, site=site, role=Role.MONITOR)
@@ -68,6 +69,17 @@ def make_users() -> dict[str, Any]:
         admin.save()
     users["admin"] = admin
     return users
+
+
+def grant_protocol_admin(user: Any) -> None:
+    """Data managers amend eligibility criteria and the visit calendar (with a protocol version) in the admin."""
+    from django.contrib.auth.models import Permission
+
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    models = ["protocolversion", "eligibilitycriterion", "visitdefinition", "site", "membership"]
+    perms = Permission.objects.filter(content_type__app_label="trial", content_type__model__in=models)
+    user.user_permissions.add(*perms.exclude(codename__startswith="delete_"))
 
 
 def _ctx(user: Any) -> AuditContext:
