@@ -1,1 +1,30 @@
-urlpatterns: list = []
+from django.urls import path
+
+from imaging import views
+
+app_name = "imaging"
+
+urlpatterns = [
+    path("worklist/", views.worklist, name="worklist"),
+    path("scans/<int:scan_pk>/", views.scan_detail, name="scan_detail"),
+    path("scans/<int:scan_pk>/state/", views.scan_state, name="scan_state"),
+    path("scans/<int:scan_pk>/mip.png", views.scan_mip, name="scan_mip"),
+    path("scans/<int:scan_pk>/upload/", views.scan_upload, name="scan_upload"),
+    path("scans/<int:scan_pk>/acquired/", views.scan_mark_acquired, name="scan_mark_acquired"),
+    path("scans/<int:scan_pk>/vois/sphere/", views.voi_sphere_new, name="voi_sphere_new"),
+    path("scans/<int:scan_pk>/vois/file/", views.voi_file_new, name="voi_file_new"),
+    path(
+        "scans/<int:scan_pk>/findings/<int:finding_pk>/acknowledge/",
+        views.finding_acknowledge,
+        name="finding_acknowledge",
+    ),
+    path("participants/<int:participant_pk>/distribution/", views.distribution, name="distribution"),
+    path(
+        "participants/<int:participant_pk>/distribution.png",
+        views.distribution_plot,
+        name="distribution_plot",
+    ),
+    path(
+        "participants/<int:participant_pk>/distribution.csv", views.distribution_csv, name="distribution_csv"
+    ),
+]

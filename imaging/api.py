@@ -1,0 +1,245 @@
+"""PET API: read scans, uploads, findings, VOIs and results; multipart series upload for radiologists."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from imaging import selectors, services
+from imaging.models import Finding, Scan, SeriesUpload, Voi, VoiResult
+from imaging.upload import (
+    Limits,
+    Received,
+    StreamToDirHandler,
+    UploadRefused,
+    copy_uploaded,
+    expand,
+    temp_upload_dir,
+)
+from trial import access
+from trial.api_errors import as_drf_error
+from trial.audit import AuditContext
+from trial.models import AuditSource
+from trial.selectors import participant_list
+
+
+class ScanSerializer(serializers.ModelSerializer):
+    participant = serializers.SlugRelatedField(slug_field="study_id", read_only=True)
+    visit = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    planned_date = serializers.DateField(source="visit.planned_date", read_only=True)
+    latest_upload = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Scan
+        fields = [
+            "id",
+            "participant",
+            "visit",
+            "modality",
+            "planned_date",
+            "tracer_visit_code",
+            "planned_hours_post_injection",
+            "window_hours_before",
+            "window_hours_after",
+            "status",
+            "acquired_at",
+            "latest_upload",
+            "voided",
+            "updated_at",
+        ]
+
+    def get_latest_upload(self, scan: Scan) -> dict | None:
+        upload = selectors.latest_upload(scan)
+        if upload is None:
+            return None
+        return {
+            "id": upload.pk,
+            "state": upload.state,
+            "progress": upload.progress,
+            "message": upload.state_message,
+        }
+
+
+class SeriesUploadSerializer(serializers.ModelSerializer):
+    participant = serializers.SlugRelatedField(slug_field="study_id", read_only=True)
+
+    class Meta:
+        model = SeriesUpload
+        fields = [
+            "id",
+            "participant",
+            "scan",
+            "instance_count",
+            "total_bytes",
+            "series_instance_uid",
+            "study_instance_uid",
+            "frame_of_reference_uid",
+            "source_fingerprint",
+            "geometry",
+            "suv_before_deid",
+            "suv_after_deid",
+            "suv_parameters",
+            "deid_profile",
+            "state",
+            "progress",
+            "state_message",
+            "processed_at",
+            "suv_summary",
+            "voided",
+            "created_at",
+        ]
+
+
+class FindingSerializer(serializers.ModelSerializer):
+    participant = serializers.SlugRelatedField(slug_field="study_id", read_only=True)
+
+    class Meta:
+        model = Finding
+        fields = [
+            "id",
+            "participant",
+            "scan",
+            "upload",
+            "code",
+            "severity",
+            "message",
+            "details",
+            "acknowledged",
+            "acknowledged_at",
+            "acknowledgement_note",
+            "voided",
+            "created_at",
+        ]
+
+
+class VoiSerializer(serializers.ModelSerializer):
+    participant = serializers.SlugRelatedField(slug_field="study_id", read_only=True)
+
+    class Meta:
+        model = Voi
+        fields = [
+            "id",
+            "participant",
+            "scan",
+            "upload",
+            "name",
+            "kind",
+            "organ",
+            "source",
+            "parameters",
+            "voxel_count",
+            "lesion",
+            "voided",
+            "created_at",
+        ]
+
+
+class VoiResultSerializer(serializers.ModelSerializer):
+    participant = serializers.SlugRelatedField(slug_field="study_id", read_only=True)
+    scan = serializers.IntegerField(source="voi.scan_id", read_only=True)
+    name = serializers.CharField(source="voi.name", read_only=True)
+
+    class Meta:
+        model = VoiResult
+        fields = [
+            "id",
+            "voi",
+            "scan",
+            "name",
+            "participant",
+            "suv_max",
+            "suv_mean",
+            "suv_peak",
+            "pct_id_per_kg_mean",
+            "pct_id_per_kg_max",
+            "volume_ml",
+            "metrics",
+            "provenance",
+            "computed_at",
+        ]
+
+
+class UploadInputSerializer(serializers.Serializer):
+    files = serializers.ListField(
+        child=serializers.FileField(),
+        allow_empty=False,
+        help_text="DICOM files of one series, or a single zip.",
+    )
+    series_instance_uid = serializers.CharField(required=False, allow_blank=True, max_length=64)
+
+
+class ScanViewSet(viewsets.ReadOnlyModelViewSet):
+    """Scans (PET, MRI); POST /scans/{id}/upload/ stores one validated, de-identified PET series."""
+
+    serializer_class = ScanSerializer
+
+    def get_queryset(self):
+        if self.action == "list":
+            services.scans_ensure_for_participants(participant_list(user=self.request.user))
+        return selectors.scan_list(user=self.request.user).order_by("id")
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.method != "POST":
+            return super().dispatch(request, *args, **kwargs)
+        limits = Limits.from_settings()
+        with temp_upload_dir() as tmp:
+            received = Received(tmp / "in")
+            received.directory.mkdir()
+            handler = StreamToDirHandler(request, received, limits)
+            request.upload_handlers = [handler]
+            self._upload = (tmp, received, handler, limits)
+            return super().dispatch(request, *args, **kwargs)
+
+    @action(detail=True, methods=["post"], serializer_class=UploadInputSerializer)
+    def upload(self, request, pk=None):
+        scan = selectors.scan_get(user=request.user, pk=pk)
+        access.require(request.user, "imaging", scan.participant.site_id)
+        tmp, received, handler, limits = self._upload
+        try:
+            files = request.FILES.getlist("files")
+            if handler.error:
+                raise UploadRefused(handler.error)
+            copy_uploaded(files, received, limits)
+            candidates = expand(received, tmp, limits)
+            upload = services.series_upload_ingest(
+                ctx=AuditContext.from_request(request, source=AuditSource.API),
+                scan=scan,
+                files=candidates,
+                work_dir=tmp,
+                series_uid=request.data.get("series_instance_uid") or None,
+            )
+        except UploadRefused as exc:
+            raise serializers.ValidationError({"files": [str(exc)]}) from exc
+        except ValidationError as exc:
+            raise as_drf_error(exc) from exc
+        return Response(SeriesUploadSerializer(upload).data, status=status.HTTP_201_CREATED)
+
+
+class SeriesUploadViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = SeriesUploadSerializer
+
+    def get_queryset(self):
+        return selectors.upload_list(user=self.request.user).order_by("id")
+
+
+class FindingViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = FindingSerializer
+
+    def get_queryset(self):
+        return selectors.finding_list(user=self.request.user).order_by("id")
+
+
+class VoiViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = VoiSerializer
+
+    def get_queryset(self):
+        return selectors.voi_list(user=self.request.user).order_by("id")
+
+
+class VoiResultViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = VoiResultSerializer
+
+    def get_queryset(self):
+        return selectors.voi_result_list(user=self.request.user).order_by("id")

@@ -1,0 +1,309 @@
+"""Thin PET pages: worklist, scan page, streamed series upload, VOIs, findings, distribution."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+
+from imaging import plots, selectors, services
+from imaging.forms import AcknowledgeForm, FileVoiForm, SeriesChoiceForm, SphereVoiForm
+from imaging.models import Finding, UploadState, VoiSource
+from imaging.upload import (
+    Limits,
+    Received,
+    StreamToDirHandler,
+    UploadRefused,
+    copy_uploaded,
+    expand,
+    temp_upload_dir,
+)
+from trial import access
+from trial.audit import AuditContext
+from trial.selectors import participant_get, participant_list, scoped_get
+from trial.web import add_validation_errors
+
+
+def _post_only(request: HttpRequest) -> HttpResponse | None:
+    return None if request.method == "POST" else HttpResponseNotAllowed(["POST"])
+
+
+def worklist(request: HttpRequest) -> HttpResponse:
+    services.scans_ensure_for_participants(participant_list(user=request.user))
+    return render(request, "imaging/worklist.html", {"rows": selectors.worklist(user=request.user)})
+
+
+def _scan_context(request: HttpRequest, scan) -> dict:
+    upload = selectors.latest_upload(scan)
+    vois = selectors.scan_vois(scan)
+    return {
+        "scan": scan,
+        "participant": scan.participant,
+        "upload": upload,
+        "status": selectors.effective_status(scan),
+        "findings": scan.findings.filter(voided=False).order_by("acknowledged", "id"),
+        "vois": [(v, selectors.result_or_none(v)) for v in vois],
+        "dose": selectors.tracer_dose_for(scan),
+        "can_edit": access.can(request.user, "imaging", scan.participant.site_id),
+        "polling": upload is not None and upload.state in (UploadState.STORED, UploadState.PROCESSING),
+    }
+
+
+def scan_detail(request: HttpRequest, scan_pk: int) -> HttpResponse:
+    scan = selectors.scan_get(user=request.user, pk=scan_pk)
+    ctx = _scan_context(request, scan)
+    ctx["sphere_form"] = SphereVoiForm(participant=scan.participant)
+    ctx["file_form"] = FileVoiForm(participant=scan.participant)
+    ctx["ack_form"] = AcknowledgeForm()
+    return render(request, "imaging/scan_detail.html", ctx)
+
+
+def scan_state(request: HttpRequest, scan_pk: int) -> HttpResponse:
+    """htmx fragment polled while the worker runs."""
+    scan = selectors.scan_get(user=request.user, pk=scan_pk)
+    ctx = _scan_context(request, scan)
+    response = render(request, "imaging/_upload_state.html", ctx)
+    if not ctx["polling"] and request.headers.get("HX-Request"):
+        response["HX-Refresh"] = "true"  # reload the page once: results and MIP appear
+    return response
+
+
+def scan_mip(request: HttpRequest, scan_pk: int) -> HttpResponse:
+    scan = selectors.scan_get(user=request.user, pk=scan_pk)
+    upload = selectors.latest_upload(scan)
+    if upload is None or not upload.mip_path or not default_storage.exists(upload.mip_path):
+        raise Http404("No MIP yet.")
+    return FileResponse(default_storage.open(upload.mip_path, "rb"), content_type="image/png")
+
+
+def scan_mark_acquired(request: HttpRequest, scan_pk: int) -> HttpResponse:
+    scan = selectors.scan_get(user=request.user, pk=scan_pk)
+    if (refused := _post_only(request)) is not None:
+        return refused
+    access.require(request.user, "imaging", scan.participant.site_id)
+    try:
+        services.scan_mark_acquired(ctx=AuditContext.from_request(request), scan=scan)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("imaging:scan_detail", scan_pk=scan.pk)
+
+
+@csrf_exempt
+def scan_upload(request: HttpRequest, scan_pk: int) -> HttpResponse:
+    """GET: the upload page. POST: files streamed to a temp dir by our handler, then validated and stored.
+
+    csrf_exempt only so that our upload handler is installed before anything reads the body; the POST
+    branch is CSRF-checked by `_receive_upload` (csrf_protect).
+    """
+    scan = selectors.scan_get(user=request.user, pk=scan_pk)
+    if request.method != "POST":
+        return render(
+            request,
+            "imaging/upload.html",
+            {
+                "scan": scan,
+                "participant": scan.participant,
+                "form": SeriesChoiceForm(),
+                "limits": Limits.from_settings(),
+            },
+        )
+    access.require(request.user, "imaging", scan.participant.site_id)
+    limits = Limits.from_settings()
+    with temp_upload_dir() as tmp:
+        received = Received(tmp / "in")
+        received.directory.mkdir()
+        handler = StreamToDirHandler(request, received, limits)
+        request.upload_handlers = [handler]
+        return _receive_upload(request, scan=scan, tmp=tmp, received=received, handler=handler, limits=limits)
+
+
+@csrf_protect
+def _receive_upload(
+    request, *, scan, tmp: Path, received: Received, handler: StreamToDirHandler, limits: Limits
+):
+    wants_json = request.headers.get("Accept", "").startswith("application/json")
+    form = SeriesChoiceForm(request.POST)
+    files = request.FILES.getlist("files")
+    try:
+        if handler.error:
+            raise UploadRefused(handler.error)
+        copy_uploaded(files, received, limits)
+        candidates = expand(received, tmp, limits)
+        form.is_valid()
+        upload = services.series_upload_ingest(
+            ctx=AuditContext.from_request(request),
+            scan=scan,
+            files=candidates,
+            work_dir=tmp,
+            series_uid=(form.cleaned_data.get("series_instance_uid") or None) if form.is_valid() else None,
+        )
+    except UploadRefused as exc:
+        return _upload_error(request, scan, form, {"files": [str(exc)]}, wants_json)
+    except ValidationError as exc:
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {"files": exc.messages}
+        return _upload_error(request, scan, form, errors, wants_json)
+    url = reverse("imaging:scan_detail", kwargs={"scan_pk": scan.pk})
+    if wants_json:
+        return JsonResponse(
+            {
+                "ok": True,
+                "upload": upload.pk,
+                "redirect": url,
+                "findings": list(upload.findings.values("code", "severity", "message")),
+            },
+            status=201,
+        )
+    messages.success(request, f"Series stored ({upload.instance_count} instances, de-identified).")
+    return redirect(url)
+
+
+def _upload_error(request, scan, form, errors: dict, wants_json: bool) -> HttpResponse:
+    if wants_json:
+        return JsonResponse({"ok": False, "errors": errors}, status=400)
+    for field, messages_ in errors.items():
+        for message in messages_:
+            form.add_error(field if field in form.fields else None, message)
+    return render(
+        request,
+        "imaging/upload.html",
+        {"scan": scan, "participant": scan.participant, "form": form, "limits": Limits.from_settings()},
+        status=400,
+    )
+
+
+def voi_sphere_new(request: HttpRequest, scan_pk: int) -> HttpResponse:
+    scan = selectors.scan_get(user=request.user, pk=scan_pk)
+    if (refused := _post_only(request)) is not None:
+        return refused
+    access.require(request.user, "imaging", scan.participant.site_id)
+    form = SphereVoiForm(request.POST, participant=scan.participant)
+    if form.is_valid():
+        d = form.cleaned_data
+        try:
+            services.voi_create_sphere(
+                ctx=AuditContext.from_request(request),
+                scan=scan,
+                name=d["name"],
+                kind=d["kind"],
+                organ=d["organ"],
+                centre_mm=(d["centre_x"], d["centre_y"], d["centre_z"]),
+                radius_mm=d["radius_mm"],
+                lesion=d["lesion"],
+            )
+        except ValidationError as exc:
+            add_validation_errors(form, exc)
+        else:
+            messages.success(request, f"VOI {d['name']} added; results are being computed.")
+            return redirect("imaging:scan_detail", scan_pk=scan.pk)
+    ctx = _scan_context(request, scan) | {
+        "sphere_form": form,
+        "file_form": FileVoiForm(participant=scan.participant),
+        "ack_form": AcknowledgeForm(),
+    }
+    return render(request, "imaging/scan_detail.html", ctx, status=400)
+
+
+def voi_file_new(request: HttpRequest, scan_pk: int) -> HttpResponse:
+    scan = selectors.scan_get(user=request.user, pk=scan_pk)
+    if (refused := _post_only(request)) is not None:
+        return refused
+    access.require(request.user, "imaging", scan.participant.site_id)
+    form = FileVoiForm(request.POST, request.FILES, participant=scan.participant)
+    if form.is_valid():
+        d = form.cleaned_data
+        with temp_upload_dir() as tmp:
+            path = _save_mask_upload(d["mask_file"], tmp, d["source"])
+            try:
+                vois = services.voi_create_from_file(
+                    ctx=AuditContext.from_request(request),
+                    scan=scan,
+                    source=d["source"],
+                    path=path,
+                    work_dir=tmp,
+                    name=d["name"],
+                    kind=d["kind"],
+                    organ=d["organ"],
+                    roi=d["roi"],
+                    lesion=d["lesion"],
+                )
+            except ValidationError as exc:
+                add_validation_errors(form, exc)
+            else:
+                messages.success(request, f"{len(vois)} VOI(s) added from the {d['source']} file.")
+                return redirect("imaging:scan_detail", scan_pk=scan.pk)
+    ctx = _scan_context(request, scan) | {
+        "sphere_form": SphereVoiForm(participant=scan.participant),
+        "file_form": form,
+        "ack_form": AcknowledgeForm(),
+    }
+    return render(request, "imaging/scan_detail.html", ctx, status=400)
+
+
+def _save_mask_upload(uploaded, tmp: Path, source: str) -> Path:
+    name = (uploaded.name or "").lower()
+    suffix = ".nii.gz" if name.endswith(".gz") else ".nii" if source == VoiSource.NIFTI else ".dcm"
+    path = tmp / f"mask{suffix}"
+    with open(path, "wb") as out:
+        for chunk in uploaded.chunks():
+            out.write(chunk)
+    return path
+
+
+def finding_acknowledge(request: HttpRequest, scan_pk: int, finding_pk: int) -> HttpResponse:
+    scan = selectors.scan_get(user=request.user, pk=scan_pk)
+    finding = scoped_get(Finding, user=request.user, pk=finding_pk, scan=scan)
+    if (refused := _post_only(request)) is not None:
+        return refused
+    access.require(request.user, "imaging", scan.participant.site_id)
+    form = AcknowledgeForm(request.POST)
+    if form.is_valid():
+        try:
+            services.finding_acknowledge(
+                ctx=AuditContext.from_request(request), finding=finding, note=form.cleaned_data["note"]
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, f"Finding {finding.code} acknowledged.")
+    else:
+        messages.error(request, "Give a review note to acknowledge a finding.")
+    return redirect("imaging:scan_detail", scan_pk=scan.pk)
+
+
+def distribution(request: HttpRequest, participant_pk: int) -> HttpResponse:
+    participant = participant_get(user=request.user, pk=participant_pk)
+    services.scans_ensure_for_participant(participant)
+    rows = selectors.distribution_rows(participant)
+    return render(
+        request,
+        "imaging/distribution.html",
+        {
+            "participant": participant,
+            "rows": rows,
+            "table": plots.pivot(rows),
+        },
+    )
+
+
+def distribution_plot(request: HttpRequest, participant_pk: int) -> HttpResponse:
+    participant = participant_get(user=request.user, pk=participant_pk)
+    png = plots.distribution_png(selectors.distribution_rows(participant), participant.study_id)
+    return HttpResponse(png, content_type="image/png")
+
+
+def distribution_csv(request: HttpRequest, participant_pk: int) -> HttpResponse:
+    participant = participant_get(user=request.user, pk=participant_pk)
+    response = HttpResponse(content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="{participant.study_id}-pet-distribution.csv"'
+    writer = csv.writer(response)
+    writer.writerow(plots.CSV_COLUMNS)
+    for row in selectors.distribution_rows(participant):
+        writer.writerow(plots.csv_row(participant.study_id, row))
+    return response
