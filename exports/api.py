@@ -1,0 +1,327 @@
+"""Read API for sponsor exports: one viewset per resource (JSON pages, streamed CSV, change feed)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
+from rest_framework import mixins, renderers, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import ValidationError as DRFValidationError
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+
+from exports import cursor, selectors, services
+from exports.csv_stream import stream_csv
+from exports.models import ExportJob
+from exports.permissions import API_PERMISSIONS, API_THROTTLES, IsDataManager
+from exports.resources.base import Resource, serializer_for
+from trial.api_errors import as_drf_error
+from trial.audit import AuditContext
+from trial.models import ApiToken, AuditSource
+
+MAX_PAGE = 1000
+
+
+class CSVRenderer(renderers.BaseRenderer):
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return data if isinstance(data, bytes) else str(data or "").encode()
+
+
+class IdCursorPagination(CursorPagination):
+    ordering = "id"
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = MAX_PAGE
+
+
+def _page_size(request, default: int = 100) -> int:
+    raw = request.query_params.get("page_size", str(default))
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+        raise DRFValidationError({"page_size": f"page_size must be an integer from 1 to {MAX_PAGE}."})
+    return int(raw)
+
+
+def _filter_parameters(resource: Resource) -> list[OpenApiParameter]:
+    return [
+        OpenApiParameter(name, OpenApiTypes.STR, description=text)
+        for name, text in selectors.filter_params(resource)
+    ]
+
+
+def change_item_serializer(resource: Resource, record: type, **kwargs):
+    stem = record.__name__
+    return inline_serializer(
+        f"{stem}Change",
+        **kwargs,
+        fields={
+            "id": serializers.IntegerField(),
+            "voided": serializers.BooleanField(help_text="True for a tombstone: the record was voided."),
+            "action": serializers.CharField(
+                help_text="Audit action of the latest change: create, update, void, ..."
+            ),
+            "changed_at": serializers.DateTimeField(),
+            "cursor": serializers.CharField(help_text="Position of this change in the feed."),
+            "record": record(allow_null=True, help_text="Current state; null for a tombstone."),
+        },
+    )
+
+
+def change_page_serializer(resource: Resource, record: type):
+    return inline_serializer(
+        f"{record.__name__}ChangePage",
+        fields={
+            "results": change_item_serializer(resource, record, many=True),
+            "next_cursor": serializers.CharField(
+                help_text="Pass as ?since= to get the changes after this page."
+            ),
+            "has_more": serializers.BooleanField(help_text="True when more changes are already available."),
+        },
+    )
+
+
+def viewset_for(resource: Resource) -> type:
+    """Build a read-only viewset: list (JSON page or streamed CSV), retrieve, and /changes/?since=."""
+    record = serializer_for(resource)
+    csv_param = OpenApiParameter(
+        "format",
+        OpenApiTypes.STR,
+        enum=["json", "csv"],
+        description="csv streams every matching row (no pagination).",
+    )
+    params = _filter_parameters(resource)
+
+    class ResourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+        permission_classes = API_PERMISSIONS
+        throttle_classes = API_THROTTLES
+        renderer_classes = [renderers.JSONRenderer, CSVRenderer]
+        pagination_class = IdCursorPagination
+        serializer_class = record
+        export_resource = resource
+
+        def get_queryset(self):
+            qs = selectors.base_queryset(resource, self.request.user)
+            try:
+                qs = selectors.apply_filters(resource, qs, self.request.query_params)
+            except ValidationError as exc:
+                raise as_drf_error(exc) from exc
+            return qs
+
+        def list(self, request, *args, **kwargs):
+            qs = self.get_queryset()
+            if request.accepted_renderer.format == "csv":
+                body = stream_csv(resource.csv_header(), selectors.csv_rows(resource, qs))
+                response = StreamingHttpResponse(body, content_type="text/csv; charset=utf-8")
+                response["Content-Disposition"] = f'attachment; filename="{resource.name}.csv"'
+                return response
+            _page_size(request)
+            page = self.paginate_queryset(selectors.rows(resource, qs))
+            selectors.attach_nested(resource, page)
+            return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+        def retrieve(self, request, *args, **kwargs):
+            pk = kwargs.get("pk", "")
+            found = (
+                list(selectors.rows(resource, self.get_queryset().filter(pk=pk))) if str(pk).isdigit() else []
+            )
+            if not found:
+                raise NotFound()
+            selectors.attach_nested(resource, found)
+            return Response(self.get_serializer(found[0]).data)
+
+        @action(
+            detail=False,
+            methods=["get"],
+            url_path="changes",
+            pagination_class=None,
+            renderer_classes=[renderers.JSONRenderer],
+        )
+        def changes(self, request, *args, **kwargs):
+            try:
+                after = cursor.decode(request.query_params.get("since"))
+            except cursor.CursorError as exc:
+                raise DRFValidationError({"since": str(exc)}) from exc
+            page = selectors.change_page(resource, request.user, after, _page_size(request, 500))
+            items = []
+            for item in page.items:
+                if item["record"] is not None:
+                    item = {**item, "record": record(item["record"]).data}
+                items.append(item)
+            return Response({"results": items, "next_cursor": page.next_cursor, "has_more": page.has_more})
+
+    ResourceViewSet.__name__ = f"{record.__name__}ViewSet"
+    ResourceViewSet.__qualname__ = ResourceViewSet.__name__
+    since = OpenApiParameter(
+        "since",
+        OpenApiTypes.STR,
+        description=(
+            "Cursor from a previous next_cursor (or a bulk export); empty or 0 starts at the beginning."
+        ),
+    )
+    size = OpenApiParameter("page_size", OpenApiTypes.INT, description=f"1 to {MAX_PAGE}.")
+    return extend_schema_view(
+        list=extend_schema(
+            parameters=[*params, csv_param, size],
+            description=resource.description,
+            responses={200: record(many=True)},
+        ),
+        retrieve=extend_schema(description=resource.description),
+        changes=extend_schema(
+            parameters=[since, size],
+            responses={200: change_page_serializer(resource, record)},
+            description=(
+                f"Incremental sync of {resource.name}: every object changed after the cursor, once, at "
+                "its latest change (current state, or a tombstone when voided), with the next cursor."
+            ),
+        ),
+    )(ResourceViewSet)
+
+
+# ---- tokens ------------------------------------------------------------------------------------------------
+
+
+class TokenSerializer(serializers.ModelSerializer):
+    user = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = ApiToken
+        fields = [
+            "id",
+            "user",
+            "prefix",
+            "label",
+            "read_only",
+            "created_by",
+            "created_at",
+            "revoked_at",
+            "last_used_at",
+        ]
+        read_only_fields = fields
+
+
+class TokenIssueSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    label = serializers.CharField(required=False, allow_blank=True, default="")
+    read_only = serializers.BooleanField(required=False, default=True)
+
+
+class TokenIssuedSerializer(TokenSerializer):
+    key = serializers.CharField(read_only=True, help_text="Shown once; only its SHA-256 is stored.")
+
+    class Meta(TokenSerializer.Meta):
+        fields = [*TokenSerializer.Meta.fields, "key"]
+
+
+class RevokeSerializer(serializers.Serializer):
+    reason = serializers.CharField()
+
+
+class TokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Data managers issue and revoke per-user API tokens."""
+
+    permission_classes = API_PERMISSIONS
+    throttle_classes = API_THROTTLES
+    serializer_class = TokenSerializer
+    pagination_class = IdCursorPagination
+
+    def get_permissions(self):
+        if self.action in ("create", "revoke"):
+            return [*super().get_permissions(), IsDataManager()]
+        return super().get_permissions()
+
+    def get_queryset(self):
+        from exports.selectors import tokens_for
+
+        if getattr(self, "swagger_fake_view", False):
+            return ApiToken.objects.none()
+        return tokens_for(self.request.user)
+
+    @extend_schema(request=TokenIssueSerializer, responses={201: TokenIssuedSerializer})
+    def create(self, request, *args, **kwargs):
+        data = TokenIssueSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            token, key = services.token_issue(
+                ctx=AuditContext.from_request(request, source=AuditSource.API), **data.validated_data
+            )
+        except ValidationError as exc:
+            raise as_drf_error(exc) from exc
+        token.key = key
+        return Response(TokenIssuedSerializer(token).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=RevokeSerializer, responses={200: TokenSerializer})
+    @action(detail=True, methods=["post"])
+    def revoke(self, request, *args, **kwargs):
+        token = self.get_object()
+        data = RevokeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            services.token_revoke(
+                ctx=AuditContext.from_request(request, source=AuditSource.API),
+                token=token,
+                reason=data.validated_data["reason"],
+            )
+        except ValidationError as exc:
+            raise as_drf_error(exc) from exc
+        return Response(TokenSerializer(token).data)
+
+
+# ---- bulk exports ------------------------------------------------------------------------------------------
+
+
+class ExportJobSerializer(serializers.ModelSerializer):
+    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ExportJob
+        fields = [
+            "id",
+            "status",
+            "progress",
+            "step",
+            "requested_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "cursor",
+            "snapshot_txid",
+            "size_bytes",
+            "error",
+            "download_url",
+        ]
+        read_only_fields = fields
+
+    def get_download_url(self, job: ExportJob) -> str | None:
+        return f"/exports/jobs/{job.pk}/download/" if job.status == ExportJob.Status.DONE else None
+
+
+class ExportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Bulk exports: a zip of every resource at one database snapshot, with the feed cursor of that snapshot."""
+
+    permission_classes = API_PERMISSIONS
+    throttle_classes = API_THROTTLES
+    serializer_class = ExportJobSerializer
+    pagination_class = IdCursorPagination
+
+    def get_permissions(self):
+        if self.action == "create":
+            return [*super().get_permissions(), IsDataManager()]
+        return super().get_permissions()
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return ExportJob.objects.none()
+        return selectors.export_jobs_for(self.request.user)
+
+    @extend_schema(request=None, responses={202: ExportJobSerializer})
+    def create(self, request, *args, **kwargs):
+        job = services.export_job_start(ctx=AuditContext.from_request(request, source=AuditSource.API))
+        return Response(ExportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)

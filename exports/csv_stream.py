@@ -1,0 +1,51 @@
+"""Row-by-row CSV encoding for streamed responses (pure; no Django)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
+from typing import Any
+
+
+class _Line:
+    """File-like sink that hands back what csv.writer wrote."""
+
+    def __init__(self) -> None:
+        self.value = ""
+
+    def write(self, text: str) -> int:
+        self.value = text
+        return len(text)
+
+
+def cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        return (
+            value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if value.tzinfo else value.isoformat()
+        )
+    if isinstance(value, (dt.date, Decimal)):
+        return str(value)
+    return value
+
+
+def stream_csv(header: list[str], rows: Iterable[tuple], batch: int = 500) -> Iterator[bytes]:
+    """Yield UTF-8 CSV bytes: the header, then rows in batches (bounded memory)."""
+    sink = _Line()
+    writer = csv.writer(sink, lineterminator="\r\n")
+    writer.writerow(header)
+    yield sink.value.encode()
+    buffer: list[str] = []
+    for row in rows:
+        writer.writerow([cell(v) for v in row])
+        buffer.append(sink.value)
+        if len(buffer) >= batch:
+            yield "".join(buffer).encode()
+            buffer.clear()
+    if buffer:
+        yield "".join(buffer).encode()

@@ -1,0 +1,98 @@
+"""Writes of the exports app: API tokens (issue, revoke) and bulk export jobs. All audited."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from exports.models import ExportJob
+from exports.permissions import has_only_read_roles
+from exports.selectors import is_data_manager
+from trial.access import all_roles
+from trial.api_auth import hash_key, new_key
+from trial.audit import AuditContext, write_entry
+from trial.models import ApiToken, AuditAction, Role
+
+
+def _require_data_manager(user: Any) -> None:
+    if not is_data_manager(user):
+        raise PermissionDenied("Only a data manager can manage API tokens.")
+
+
+@transaction.atomic
+def token_issue(
+    *, ctx: AuditContext, username: str, label: str = "", read_only: bool = True
+) -> tuple[ApiToken, str]:
+    """Issue a token for a user; returns the token and its key (shown once, stored hashed).
+
+    Sponsor and monitor tokens are always read-only, whatever was asked.
+    """
+    _require_data_manager(ctx.user)
+    owner = get_user_model().objects.filter(username=username, is_active=True).first()
+    if owner is None:
+        raise ValidationError({"username": f"No active user {username!r}."})
+    if not all_roles(owner) and not owner.is_superuser:
+        raise ValidationError({"username": f"{username} holds no active role at any site."})
+    forced = has_only_read_roles(owner) or Role.SPONSOR in all_roles(owner)
+    key = new_key()
+    token = ApiToken.objects.create(
+        user=owner,
+        key_hash=hash_key(key),
+        prefix=key[:8],
+        label=label.strip()[:100],
+        read_only=bool(read_only or forced),
+        created_by=ctx.user,
+    )
+    write_entry(
+        token,
+        ctx=ctx,
+        action=AuditAction.CREATE,
+        reason="API token issued",
+        changes={
+            "user": [None, owner.get_username()],
+            "prefix": [None, token.prefix],
+            "label": [None, token.label],
+            "read_only": [None, token.read_only],
+        },
+    )
+    return token, key
+
+
+@transaction.atomic
+def token_revoke(*, ctx: AuditContext, token: ApiToken, reason: str) -> ApiToken:
+    _require_data_manager(ctx.user)
+    if not (reason or "").strip():
+        raise ValidationError({"reason": "A reason is required to revoke a token."})
+    token = ApiToken.objects.select_for_update().get(pk=token.pk)
+    if token.revoked_at is not None:
+        raise ValidationError("This token is already revoked.")
+    token.revoked_at = timezone.now()
+    token.save(update_fields=["revoked_at"])
+    write_entry(
+        token,
+        ctx=ctx,
+        action=AuditAction.VOID,
+        reason=reason.strip(),
+        changes={"revoked_at": [None, token.revoked_at.isoformat()]},
+    )
+    return token
+
+
+def can_start_export(user: Any) -> bool:
+    return is_data_manager(user) or Role.SPONSOR in all_roles(user)
+
+
+@transaction.atomic
+def export_job_start(*, ctx: AuditContext) -> ExportJob:
+    """Queue a bulk export (data managers and the sponsor); the worker fills it in."""
+    if not can_start_export(ctx.user):
+        raise PermissionDenied("Only data managers and the sponsor can start a bulk export.")
+    from exports.tasks import run_bulk_export
+
+    job = ExportJob.objects.create(requested_by=ctx.user)
+    transaction.on_commit(lambda: run_bulk_export.delay(job.pk))
+    return job
