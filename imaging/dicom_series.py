@@ -225,17 +225,33 @@ def _compressed_check(ds, path: str) -> None:
         )
 
 
-def _pixels(ds, path: str, rows: int, cols: int) -> np.ndarray:
-    """Stored pixel values of one single-frame file as a 2-D array, length-checked."""
-    if "PixelData" not in ds:
-        raise SeriesError(f"{os.path.basename(path)}: no pixel data")
-    frames = int(ds.get("NumberOfFrames", 1) or 1)
-    if frames != 1:
-        raise SeriesError(f"{os.path.basename(path)}: multi-frame images ({frames} frames) are not supported")
-    ts = UID(ds.file_meta.get("TransferSyntaxUID", "1.2.840.10008.1.2"))
-    bits = int(ds.BitsAllocated)
+def _pixel_format(ds, path: str) -> tuple[int, np.dtype]:
+    """(bits allocated, numpy dtype) shared by the series (checked identical per file)."""
     if ds.get("SamplesPerPixel", 1) != 1:
         raise SeriesError(f"{os.path.basename(path)}: colour images are not PET data")
+    bits = int(ds.BitsAllocated)
+    ts = UID(ds.file_meta.get("TransferSyntaxUID", "1.2.840.10008.1.2"))
+    if bits not in (8, 16, 32):
+        raise SeriesError(f"{os.path.basename(path)}: BitsAllocated {bits} not supported")
+    signed = int(ds.PixelRepresentation) == 1
+    dtype = np.dtype(f"{'i' if signed else 'u'}{bits // 8}")
+    if not ts.is_little_endian:
+        dtype = dtype.newbyteorder(">")
+    return bits, dtype
+
+
+def _pixels(ds, path: str, rows: int, cols: int, pixel_format: tuple) -> np.ndarray:
+    """Stored pixel values of one single-frame file as a 2-D array, length-checked."""
+    elem = ds.get_item(TAG_PIXEL_DATA)
+    if elem is None:
+        raise SeriesError(f"{os.path.basename(path)}: no pixel data")
+    if TAG_FRAMES in ds:
+        frames = int(ds.get("NumberOfFrames") or 1)
+        if frames != 1:
+            raise SeriesError(
+                f"{os.path.basename(path)}: multi-frame images ({frames} frames) are not supported"
+            )
+    ts = UID(ds.file_meta.get("TransferSyntaxUID", "1.2.840.10008.1.2"))
     if ts.is_compressed:
         try:
             arr = ds.pixel_array
@@ -244,17 +260,17 @@ def _pixels(ds, path: str, rows: int, cols: int) -> np.ndarray:
                 f"{os.path.basename(path)}: compressed pixel data could not be decoded"
             ) from exc
         return arr.reshape(rows, cols)
-    if bits not in (8, 16, 32):
-        raise SeriesError(f"{os.path.basename(path)}: BitsAllocated {bits} not supported")
+    bits, dtype = pixel_format
     expected = rows * cols * bits // 8
-    data = ds.PixelData
-    if len(data) < expected:
-        raise SeriesError(f"{os.path.basename(path)}: truncated pixel data ({len(data)} of {expected} bytes)")
-    signed = int(ds.PixelRepresentation) == 1
-    dtype = np.dtype(f"{'i' if signed else 'u'}{bits // 8}")
-    if not ts.is_little_endian:
-        dtype = dtype.newbyteorder(">")
+    data = elem.value
+    if data is None or len(data) < expected:
+        raise SeriesError(
+            f"{os.path.basename(path)}: truncated pixel data ({len(data or b'')} of {expected} bytes)"
+        )
     return np.frombuffer(data, dtype=dtype, count=rows * cols).reshape(rows, cols)
+
+
+TAG_PIXEL_DATA, TAG_FRAMES = Tag("PixelData"), Tag("NumberOfFrames")
 
 
 def _check_dimensions(rows: int, cols: int, n: int) -> None:
@@ -321,25 +337,70 @@ def _raise_if_mixed(paths: list[str], seen: list[tuple[str, str, str]]) -> None:
         raise SeriesError(f"files belong to {len({s[0] for s in seen})} series: {_series_summary(seen)}")
 
 
+def _raw_bytes(ds, tag):
+    """Undecoded value bytes of an element (fast comparison key); decoded values as a tagged tuple."""
+    elem = ds.get_item(tag)
+    if elem is None:
+        return None
+    value = elem.value
+    if isinstance(value, bytes):
+        return value
+    return ("decoded", repr(value))
+
+
+def _raw_text(ds, tag) -> str | None:
+    """A text element's value without pydicom's conversion (None if absent or empty)."""
+    elem = ds.get_item(tag)
+    if elem is None:
+        return None
+    value = elem.value
+    if isinstance(value, bytes):
+        text = value.decode("latin-1").strip(" \x00")
+    elif value is None:
+        return None
+    elif isinstance(value, pydicom.multival.MultiValue | list | tuple):
+        text = "\\".join(str(v) for v in value)
+    else:
+        text = str(value).strip()
+    return text or None
+
+
+COMPARE_TAGS = tuple(Tag(k) for k in SERIES_LEVEL) + (
+    Tag("RadiopharmaceuticalInformationSequence"),
+    Tag("ImageOrientationPatient"),
+    Tag("PixelSpacing"),
+)
+TAG_SERIES_UID, TAG_MODALITY, TAG_DESCRIPTION = (
+    Tag("SeriesInstanceUID"),
+    Tag("Modality"),
+    Tag("SeriesDescription"),
+)
+
+
+def _identity(ds) -> tuple[str, str, str]:
+    return (
+        _raw_text(ds, TAG_SERIES_UID) or "",
+        _raw_text(ds, TAG_MODALITY) or "",
+        _raw_text(ds, TAG_DESCRIPTION) or "",
+    )
+
+
 def _read_validated(paths: list[str], modality: str, series_seen: list[tuple[str, str, str]]) -> PetSeries:
     volume: np.ndarray | None = None
     slices: list[_Slice] = []
     first = None
+    first_raw: list = []
     first_keys: dict = {}
     first_rp: dict = {}
+    pixel_format: tuple = ()
     for index, path in enumerate(paths):
         ds = _read(path)
-        series_seen.append(
-            (
-                str(ds.get("SeriesInstanceUID", "")),
-                _text(ds, "Modality") or "",
-                _text(ds, "SeriesDescription") or "",
-            )
-        )
+        series_seen.append(_identity(ds))
         if series_seen[-1][0] != series_seen[0][0]:
             continue  # reported below once all files are known
         if first is None:
             first = ds
+            first_raw = [_raw_bytes(ds, t) for t in COMPARE_TAGS]
             _check_first(ds, modality, path, len(paths))
             first_keys = {k: _raw_value(ds, k) for k in SERIES_LEVEL}
             for keyword in ("ImageOrientationPatient", "PixelSpacing"):
@@ -347,11 +408,12 @@ def _read_validated(paths: list[str], modality: str, series_seen: list[tuple[str
                 first_keys["_values_" + keyword] = list(ds.get(keyword) or [])
             first_rp = _radiopharm(ds)
             rows, cols = int(ds.Rows), int(ds.Columns)
+            pixel_format = _pixel_format(ds, path)
             volume = np.empty((len(paths), rows, cols), dtype=np.float32)
-        else:
+        elif [_raw_bytes(ds, t) for t in COMPARE_TAGS] != first_raw:
             _check_same(ds, first_keys, first_rp, path, modality)
         _compressed_check(ds, path)
-        pixels = _pixels(ds, path, rows, cols)
+        pixels = _pixels(ds, path, rows, cols, pixel_format)
         slices.append(_slice_info(ds, path))
         out = volume[index]
         np.multiply(pixels, slices[-1].slope, out=out, casting="unsafe")
@@ -425,26 +487,37 @@ def _check_close(ds, first_keys: dict, keyword: str, tol: float, path: str) -> N
         raise SeriesError(f"{os.path.basename(path)}: {keyword} differs between slices")
 
 
+TAG_IPP, TAG_SOP = Tag("ImagePositionPatient"), Tag("SOPInstanceUID")
+TAG_SLOPE, TAG_INTERCEPT = Tag("RescaleSlope"), Tag("RescaleIntercept")
+TAG_ACQ_DATE, TAG_ACQ_TIME = Tag("AcquisitionDate"), Tag("AcquisitionTime")
+TAG_FRT, TAG_AFD = Tag("FrameReferenceTime"), Tag("ActualFrameDuration")
+
+
 def _slice_info(ds, path: str) -> _Slice:
-    ipp = ds.get("ImagePositionPatient")
-    if ipp is None or len(ipp) != 3:
-        raise SeriesError(f"{os.path.basename(path)}: ImagePositionPatient missing")
-    slope = _float(ds.get("RescaleSlope"))
-    intercept = _float(ds.get("RescaleIntercept"))
+    name = os.path.basename(path)
+    ipp_text = _raw_text(ds, TAG_IPP)
+    try:
+        ipp = np.array([float(v) for v in (ipp_text or "").split("\\")])
+    except ValueError as exc:
+        raise SeriesError(f"{name}: ImagePositionPatient is not numeric") from exc
+    if ipp.shape != (3,) or not np.all(np.isfinite(ipp)):
+        raise SeriesError(f"{name}: ImagePositionPatient missing or malformed")
+    slope = _float(_raw_text(ds, TAG_SLOPE))
+    intercept = _float(_raw_text(ds, TAG_INTERCEPT))
     if slope is None:
         slope = 1.0
     if not math.isfinite(slope) or slope == 0:
-        raise SeriesError(f"{os.path.basename(path)}: RescaleSlope {slope} is not usable")
+        raise SeriesError(f"{name}: RescaleSlope {slope} is not usable")
     return _Slice(
         path=path,
-        ipp=np.array([float(v) for v in ipp]),
-        sop_uid=str(ds.get("SOPInstanceUID", "")),
+        ipp=ipp,
+        sop_uid=_raw_text(ds, TAG_SOP) or "",
         slope=slope,
         intercept=intercept or 0.0,
-        acq_date=_text(ds, "AcquisitionDate"),
-        acq_time=_text(ds, "AcquisitionTime"),
-        frt=_float(ds.get("FrameReferenceTime")),
-        afd=_float(ds.get("ActualFrameDuration")),
+        acq_date=_raw_text(ds, TAG_ACQ_DATE),
+        acq_time=_raw_text(ds, TAG_ACQ_TIME),
+        frt=_float(_raw_text(ds, TAG_FRT)),
+        afd=_float(_raw_text(ds, TAG_AFD)),
     )
 
 

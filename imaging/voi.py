@@ -260,19 +260,29 @@ def peak_kernel(spacing: tuple[float, float, float], radius_mm: float = PEAK_RAD
     return (dx * sx) ** 2 + (dy * sy) ** 2 + (dz * sz) ** 2 <= radius_mm**2 + 1e-9
 
 
+def _local_means(region: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """Mean of ``region`` over ``kernel`` around every voxel; voxels beyond the region edge are not counted."""
+    pad = [k // 2 for k in kernel.shape]
+    padded = np.pad(region, [(p, p) for p in pad])
+    inside = np.pad(np.ones(region.shape), [(p, p) for p in pad])
+    sums = np.zeros(region.shape)
+    counts = np.zeros(region.shape)
+    nz, ny, nx = region.shape
+    for dz, dy, dx in np.argwhere(kernel):
+        window = (slice(dz, dz + nz), slice(dy, dy + ny), slice(dx, dx + nx))
+        sums += padded[window]
+        counts += inside[window]
+    return sums / counts
+
+
 def suv_peak(suv: np.ndarray, voi: Voi, spacing: tuple[float, float, float]) -> float:
     """Highest local mean within a 1 cm3 sphere centred on any VOI voxel (sphere voxels from the whole image)."""
-    from scipy import ndimage
-
     kernel = peak_kernel(spacing)
     pad = [k // 2 for k in kernel.shape]
     lo = [max(b.start - p, 0) for b, p in zip(voi.box, pad)]
     hi = [min(b.stop + p, n) for b, p, n in zip(voi.box, pad, suv.shape)]
     region = np.asarray(suv[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]], dtype=np.float64)
-    weights = kernel.astype(np.float64)
-    sums = ndimage.correlate(region, weights, mode="constant", cval=0.0)
-    counts = ndimage.correlate(np.ones_like(region), weights, mode="constant", cval=0.0)
-    means = sums / counts
+    means = _local_means(region, kernel)
     inner = tuple(slice(b.start - low, b.stop - low) for b, low in zip(voi.box, lo))
     return float(np.max(means[inner][voi.mask]))
 
