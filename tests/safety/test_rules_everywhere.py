@@ -8,7 +8,7 @@ import pytest
 
 from safety.models import AdverseEvent
 from tests.safety import channels
-from tests.safety.conftest import base_values, days_ago
+from tests.safety.conftest import base_values, days_ago, today
 from trial.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
@@ -37,7 +37,7 @@ def fatal_fn(terms, **overrides):
         serious=True,
         sae_death=True,
         outcome="fatal",
-        death_date=dt.date.today() - dt.timedelta(days=3),
+        death_date=today() - dt.timedelta(days=3),
     )
     values.update(overrides)
     return values
