@@ -10,9 +10,9 @@ def analyses(request: HttpRequest) -> HttpResponse:
     return render(request, "pathology/analyses.html", {"plots": []})
 
 
-def plot_png(request: HttpRequest, name: str) -> HttpResponse:
+def plot_png(request: HttpRequest) -> HttpResponse:
     raise Http404
 
 
-def plot_csv(request: HttpRequest, name: str) -> HttpResponse:
+def plot_csv(request: HttpRequest) -> HttpResponse:
     raise Http404

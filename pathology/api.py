@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
 from pathology import selectors, services
 from pathology.models import Biopsy, IhcScore, ScoringMethod
 from pathology.validation import COUNT_FIELDS, FIELD_KINDS
+from trial import access
 from trial.api_errors import as_drf_error
 from trial.audit import AuditContext
 from trial.models import AuditSource
@@ -111,6 +112,8 @@ class IhcScoreViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         return selectors.ihc_score_list(user=self.request.user)
 
     def create(self, request, *args, **kwargs):
+        if not access.sites_where(request.user, "pathology").exists():
+            raise PermissionDenied("Only pathologists enter IHC scores.")
         data = IhcScoreInput(data=request.data)
         data.is_valid(raise_exception=True)
         d = dict(data.validated_data)

@@ -6,7 +6,13 @@ from django import forms
 
 from pathology.models import BiopsyPeriod, ImmunePhenotype, ScoringMethod, SemiQuant
 from pathology.validation import COUNT_FIELDS, FIELD_LABELS
-from trial.forms import DateInput
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
 
 
 class BiopsyForm(forms.Form):

@@ -167,6 +167,9 @@ class IhcScore(ClinicalRecord):
                 v = f"{v} cells/mm²"
             elif name in ("percent_positive", "tps"):
                 v = f"{v} %"
-            label = FIELD_LABELS.get(name, name.replace("_", " ").replace("pdl1 pos", "PD-L1+").capitalize())
+            label = (
+                FIELD_LABELS.get(name) or name.replace("pdl1_pos_", "PD-L1+ ").replace("_", " ").capitalize()
+            )
+            label = label.replace("Pd-l1+", "PD-L1+")
             items.append((label, str(v)))
         return items

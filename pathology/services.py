@@ -115,7 +115,7 @@ def clean_values(marker: MarkerDefinition, biopsy: Biopsy, values: dict[str, Any
         if k in ("immune_phenotype", "value_category"):
             out[k] = v or ""
         elif isinstance(v, float):
-            out[k] = Decimal(str(round(v, 2)))
+            out[k] = Decimal(str(v)).quantize(Decimal("0.01"))
         else:
             out[k] = v
     return out

@@ -12,6 +12,6 @@ urlpatterns = [
     path("biopsies/<int:biopsy_pk>/scores/new/", views.ihc_score_new, name="ihc_score_new"),
     path("scores/<int:score_pk>/edit/", views.ihc_score_edit, name="ihc_score_edit"),
     path("analyses/", analysis_views.analyses, name="analyses"),
-    path("analyses/<slug:name>.png", analysis_views.plot_png, name="analysis_png"),
-    path("analyses/<slug:name>.csv", analysis_views.plot_csv, name="analysis_csv"),
+    path("analyses/plot.png", analysis_views.plot_png, name="analysis_png"),
+    path("analyses/data.csv", analysis_views.plot_csv, name="analysis_csv"),
 ]

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_safe
 
 from lesions.models import Lesion
 from pathology import linked, selectors, services
@@ -18,6 +19,7 @@ from trial.selectors import participant_get, participant_list, scoped_get
 from trial.web import add_validation_errors
 
 
+@require_safe
 def biopsy_list(request: HttpRequest) -> HttpResponse:
     filters = {k: request.GET.get(k, "") for k in ("site", "period", "q")}
     pathology_sites = access.sites_where(request.user, "pathology")
@@ -96,6 +98,7 @@ def biopsy_edit(request: HttpRequest, biopsy_pk: int) -> HttpResponse:
     )
 
 
+@require_safe
 def biopsy_detail(request: HttpRequest, biopsy_pk: int) -> HttpResponse:
     biopsy = scoped_get(Biopsy, user=request.user, pk=biopsy_pk)
     can_score = access.can(request.user, "pathology", biopsy.participant.site_id)
