@@ -193,7 +193,6 @@ OPTION_CODES = {  # CID 7050 De-identification Method
     "temporal": ("113106", "Retain Longitudinal Temporal Information Full Dates Option"),
     "patient": ("113108", "Retain Patient Characteristics Option"),
     "private": ("113111", "Retain Safe Private Option"),
-    "uids": ("113110", "Retain UIDs Option"),
 }
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+import struct
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -337,6 +338,120 @@ def _raise_if_mixed(paths: list[str], seen: list[tuple[str, str, str]]) -> None:
         raise SeriesError(f"files belong to {len({s[0] for s in seen})} series: {_series_summary(seen)}")
 
 
+# ---------------------------------------------------------------- fast path for slices 2..n
+# Files after the first are usually explicit VR little endian and uncompressed. They are scanned
+# here without building pydicom elements: only value bytes are kept, then compared byte for byte
+# with the first file (which pydicom decoded and checked). Anything unusual (another transfer
+# syntax, a parse problem, a value that differs) falls back to pydicom for that file, so this path
+# never accepts what the pydicom path would refuse.
+
+EXPLICIT_LE = "1.2.840.10008.1.2.1"
+_LONG_VRS = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"UC", b"UN", b"UR", b"UT", b"SV", b"UV"}
+_UNDEFINED = 0xFFFFFFFF
+_ITEM, _ITEM_END, _SEQ_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
+
+
+class _FastParseError(Exception):
+    pass
+
+
+class _FastElement:
+    __slots__ = ("value",)
+
+    def __init__(self, value) -> None:
+        self.value = value
+
+
+class _FastDataset:
+    """Top-level value bytes of one explicit-VR-little-endian file (duck-types what the loop needs)."""
+
+    def __init__(self, elements: dict[int, object]) -> None:
+        self.elements = elements
+        self.file_meta = {"TransferSyntaxUID": EXPLICIT_LE}
+
+    def get_item(self, tag):
+        value = self.elements.get(int(tag))
+        return None if value is None else _FastElement(value)
+
+    def __contains__(self, tag) -> bool:
+        return int(tag) in self.elements
+
+    def get(self, keyword: str, default=None):
+        value = self.elements.get(int(Tag(keyword)))
+        if value is None:
+            return default
+        return bytes(value).decode("latin-1").strip(" \x00") or default
+
+
+def _element_header(buf, pos: int) -> tuple[int, int, int, int]:
+    """(tag, value length, value start, VR-less flag) of the explicit VR LE element at ``pos``."""
+    group, elem = struct.unpack_from("<HH", buf, pos)
+    tag = (group << 16) | elem
+    if group == 0xFFFE:  # item / delimiters carry no VR
+        (length,) = struct.unpack_from("<I", buf, pos + 4)
+        return tag, length, pos + 8, 1
+    vr = bytes(buf[pos + 4 : pos + 6])
+    if vr in _LONG_VRS:
+        (length,) = struct.unpack_from("<I", buf, pos + 8)
+        return tag, length, pos + 12, 0
+    (length,) = struct.unpack_from("<H", buf, pos + 6)
+    return tag, length, pos + 8, 0
+
+
+def _skip_undefined(buf, pos: int, end_tag: int) -> int:
+    """Position after the delimiter ``end_tag`` of an undefined-length sequence or item starting at ``pos``."""
+    size = len(buf)
+    while pos < size:
+        tag, length, start, _ = _element_header(buf, pos)
+        if tag == end_tag:
+            return start
+        if length == _UNDEFINED:
+            pos = _skip_undefined(buf, start, _ITEM_END if tag == _ITEM else _SEQ_END)
+        else:
+            pos = start + length
+    raise _FastParseError("missing delimiter")
+
+
+def _fast_read(path: str) -> _FastDataset | None:
+    """Scan a file; None when it is not plain explicit VR little endian (the caller uses pydicom)."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+        if len(data) < 144 or data[128:132] != b"DICM":
+            return None
+        buf = memoryview(data)
+        pos = 132
+        ts = None
+        while pos < len(data):
+            tag, length, start, _ = _element_header(buf, pos)
+            if tag >> 16 != 0x0002:
+                break
+            if tag == 0x00020010:
+                ts = bytes(buf[start : start + length]).decode("ascii").strip(" \x00")
+            pos = start + length
+        if ts != EXPLICIT_LE:
+            return None
+        elements: dict[int, object] = {}
+        size = len(data)
+        while pos < size:
+            tag, length, start, _ = _element_header(buf, pos)
+            if length == _UNDEFINED:
+                if tag == 0x7FE00010:
+                    return None  # encapsulated pixel data
+                end = _skip_undefined(buf, start, _SEQ_END)
+                elements[tag] = bytes(buf[start : end - 8])
+                pos = end
+                continue
+            end = start + length
+            if end > size:
+                raise _FastParseError("element runs past the end of the file")
+            elements[tag] = buf[start:end] if tag == 0x7FE00010 else bytes(buf[start:end])
+            pos = end
+        return _FastDataset(elements)
+    except (OSError, struct.error, UnicodeDecodeError, _FastParseError):
+        return None
+
+
 def _raw_bytes(ds, tag):
     """Undecoded value bytes of an element (fast comparison key); decoded values as a tagged tuple."""
     elem = ds.get_item(tag)
@@ -394,7 +509,7 @@ def _read_validated(paths: list[str], modality: str, series_seen: list[tuple[str
     first_rp: dict = {}
     pixel_format: tuple = ()
     for index, path in enumerate(paths):
-        ds = _read(path)
+        ds = (_fast_read(path) if first is not None else None) or _read(path)
         series_seen.append(_identity(ds))
         if series_seen[-1][0] != series_seen[0][0]:
             continue  # reported below once all files are known
@@ -411,8 +526,11 @@ def _read_validated(paths: list[str], modality: str, series_seen: list[tuple[str
             pixel_format = _pixel_format(ds, path)
             volume = np.empty((len(paths), rows, cols), dtype=np.float32)
         elif [_raw_bytes(ds, t) for t in COMPARE_TAGS] != first_raw:
+            if isinstance(ds, _FastDataset):
+                ds = _read(path)  # decode for a precise, tolerant comparison
             _check_same(ds, first_keys, first_rp, path, modality)
-        _compressed_check(ds, path)
+        if not isinstance(ds, _FastDataset):
+            _compressed_check(ds, path)
         pixels = _pixels(ds, path, rows, cols, pixel_format)
         slices.append(_slice_info(ds, path))
         out = volume[index]

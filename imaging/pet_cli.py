@@ -16,7 +16,7 @@ import sys
 import numpy as np
 
 from imaging.dicom_series import SeriesError, list_dicom_files, read_series
-from imaging.suv import SuvError, compute_suv
+from imaging.suv import SuvError, compute_suv, normalisations
 from imaging.voi import VoiError, nifti_voi, rtstruct_voi, seg_vois, sphere_voi, voi_metrics
 
 CONTRACT_KEYS = (
@@ -118,6 +118,15 @@ def run(options: argparse.Namespace | dict) -> dict:
         "injection_time": result.to_dict()["injection_time"],
         "injection_time_source": result.injection_time_source,
         "formula": result.formula,
+        "normalisations": {
+            n.name: {"factor_vs_suv_bw": n.factor, "formula": n.formula}
+            for n in normalisations(
+                result.suv_bw_factor,
+                result.weight_kg,
+                series.header.patient_size_m,
+                series.header.patient_sex,
+            )
+        },
         "series_instance_uid": series.series_instance_uid,
         "slices": int(volume.shape[0]),
     }

@@ -189,3 +189,36 @@ def test_compressed_without_decoder_refused(pet_series):
 def test_directory_argument(pet_series):
     folder = os.path.dirname(pet_series.files[0])
     assert read_series(folder).geometry.shape[0] == 12
+
+
+@pytest.mark.parametrize("source", ["phantom", "dro"])
+def test_fast_scan_equals_pydicom_path(pet_series, monkeypatch, source):
+    """Slices 2..n are scanned without pydicom; the result must equal the all-pydicom read."""
+    import imaging.dicom_series as module
+
+    if source == "phantom":
+        files = pet_series.files
+    else:
+        folder = (
+            Path(__file__).resolve().parents[1] / "data" / "suv_reference" / "ibsi_suv_dro" / "DRO_3_4" / "PT"
+        )
+        files = sorted(str(p) for p in folder.glob("*.dcm"))
+    fast = read_series(files)
+    monkeypatch.setattr(module, "_fast_read", lambda path: None)
+    slow = read_series(files)
+    assert np.array_equal(fast.volume, slow.volume)
+    assert fast.header == slow.header
+    assert np.array_equal(fast.geometry.affine, slow.geometry.affine)
+    assert fast.geometry.sop_instance_uids == slow.geometry.sop_instance_uids
+    assert fast.rescale_slopes == slow.rescale_slopes
+
+
+def test_scan_series_lists_series_for_a_chooser(pet_series, tmp_path):
+    from imaging.dicom_series import scan_series
+
+    other = small_phantom(tmp_path / "other", shape=(3, 40, 40), series_description="PET NAC")
+    found = scan_series([*pet_series.files, *other.files])
+    assert sorted((f["description"], f["instances"]) for f in found) == [
+        ("PET NAC", 3),
+        ("PET WB 89Zr-Df-crefmirlimab 48h", 12),
+    ]
