@@ -72,6 +72,12 @@ def process(args: list[str]) -> float:
     return elapsed
 
 
+def child_peak_rss_mb(cmd: list[str]) -> float:
+    """Peak resident set size (MB) of one child process, via GNU time (a fork of this big process would count)."""
+    proc = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], capture_output=True, text=True)
+    return float(proc.stderr.strip().splitlines()[-1]) / 1024.0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--slices", type=int, default=400)
@@ -99,6 +105,9 @@ def main() -> None:
         run(options)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
+        manage = [sys.executable, str(ROOT / "manage.py"), "pet_suv", *args]
+        rss_process = child_peak_rss_mb(manage)
+        rss_interp = child_peak_rss_mb([sys.executable, "-c", "import imaging.pet_cli"])
     print(f"bare pydicom read (dcmread + pixel_array), best of {ns.runs}: {bare:.3f} s")
     print(
         f"engine read+validate+SUV+10 VOIs, best of {ns.runs}:        {eng:.3f} s  ratio {eng / bare:.2f} (target <= 1.3)"
@@ -109,6 +118,11 @@ def main() -> None:
     print(
         f"engine peak traced memory: {peak / 1e6:.1f} MB for {pixel_bytes / 1e6:.1f} MB of pixels "
         f"= {peak / pixel_bytes:.2f} x (target <= 3)"
+    )
+    extra = rss_process - rss_interp
+    print(
+        f"pet_suv process peak RSS {rss_process:.1f} MB, interpreter+imports {rss_interp:.1f} MB: "
+        f"{extra:.1f} MB above the interpreter = {extra * 1e6 / pixel_bytes:.2f} x pixel bytes (target <= 3)"
     )
 
 
