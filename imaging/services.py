@@ -144,6 +144,11 @@ def _headers(files: list[tuple[Path, str]]) -> dict[str, list[tuple[Path, str, A
             ds = pydicom.dcmread(str(path), stop_before_pixels=True)
         except (InvalidDicomError, EOFError, OSError, ValueError, KeyError, TypeError) as exc:
             raise _refuse(f"{name}: unreadable or truncated DICOM ({type(exc).__name__})") from exc
+        missing = [k for k in ("SOPInstanceUID", "SeriesInstanceUID", "Modality") if not ds.get(k)]
+        if missing:
+            raise _refuse(
+                f"{name}: incomplete DICOM header (no {', '.join(missing)}): truncated or not an image"
+            )
         groups.setdefault(str(ds.get("SeriesInstanceUID", "")), []).append((path, name, ds))
     return groups
 
@@ -351,13 +356,20 @@ def series_upload_ingest(
         stored_series = read_series([str(p) for p in outcome.paths], modality="PT")
         after = _compute(stored_series, params)
     except (SeriesError, SuvError, UploadRefused) as exc:
-        raise _refuse(str(exc)) from exc
+        raise _refuse(_client_names(str(exc), files)) from exc
     _check_same_suv(before, after)
     source_by_path = {str(p): h for p, h in zip(paths, source_hashes)}
     ordered_sources = [source_by_path[f] for f in series.files]
     findings = _findings_for(scan, series, before, params)
     params["hours_post_injection"] = before.decay_time_s / 3600.0 if before.decay_time_s else None
     return _store(ctx, scan, stored_series, outcome, ordered_sources, before, after, params, findings)
+
+
+def _client_names(message: str, files: list[tuple[Path, str]]) -> str:
+    """Messages name files as the user named them, not by their temp-file names."""
+    for path, name in files:
+        message = message.replace(Path(path).name + ":", name + ":")
+    return message
 
 
 def _check_same_suv(before: SuvResult, after: SuvResult) -> None:
