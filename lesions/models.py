@@ -265,9 +265,9 @@ class MriParameterSet(ClinicalRecord):
     fit_rms = models.FloatField(null=True, blank=True, help_text="Residual RMS of the fit (mM or signal).")
     fit_success = models.BooleanField(null=True, blank=True)
     provenance = models.JSONField(default=dict, blank=True)
-    input_file = models.FileField(upload_to="lesions/mri/inputs/%Y/%m/", blank=True)
-    mask_file = models.FileField(upload_to="lesions/mri/inputs/%Y/%m/", blank=True)
-    aif_file = models.FileField(upload_to="lesions/mri/inputs/%Y/%m/", blank=True)
+    input_file = models.CharField(max_length=300, blank=True, help_text="Path on default storage.")
+    mask_file = models.CharField(max_length=300, blank=True, help_text="Path on default storage.")
+    aif_file = models.CharField(max_length=300, blank=True, help_text="Path on default storage.")
 
     class Meta:
         ordering = ["participant", "roi__acquired_on", "id"]
@@ -287,8 +287,8 @@ class DerivedImage(ClinicalRecord):
         MriParameterSet, on_delete=models.PROTECT, related_name="derived_images"
     )
     parameter = models.CharField(max_length=32, help_text="Ktrans_per_min, ve, vp, ...")
-    file = models.FileField(upload_to="lesions/derived/%Y/%m/")
-    preview = models.FileField(upload_to="lesions/derived/%Y/%m/", blank=True)
+    file = models.CharField(max_length=300, blank=True, help_text="Path on default storage.")
+    preview = models.CharField(max_length=300, blank=True, help_text="Path on default storage.")
     stats = models.JSONField(default=dict, blank=True)
     provenance = models.JSONField(default=dict, blank=True)
 
@@ -309,8 +309,8 @@ class MaskAnalysis(ClinicalRecord):
     )
     acquired_on = models.DateField()
     modality = models.CharField(max_length=8, default="mri")
-    mask_file = models.FileField(upload_to="lesions/masks/%Y/%m/")
-    image_file = models.FileField(upload_to="lesions/masks/%Y/%m/", blank=True)
+    mask_file = models.CharField(max_length=300, blank=True, help_text="Path on default storage.")
+    image_file = models.CharField(max_length=300, blank=True, help_text="Path on default storage.")
     bin_width = models.FloatField(null=True, blank=True, help_text="Fixed bin size for texture.")
     status = models.CharField(max_length=8, choices=JobStatus.choices, default=JobStatus.PENDING)
     error = models.TextField(blank=True)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import uuid
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
@@ -117,7 +120,12 @@ def _check_selection(participant: Participant, lesion: Lesion) -> None:
     base = baseline_mm(participant)
     errors = []
     for issue in engine.selection_issues(rows, base):
-        if issue.rule in ("max_5_targets", "max_2_per_organ") and lesion.role == LesionRole.TARGET or lesion.label in issue.lesion_ids and issue.rule not in ("max_5_targets", "max_2_per_organ"):
+        if (
+            issue.rule in ("max_5_targets", "max_2_per_organ")
+            and lesion.role == LesionRole.TARGET
+            or lesion.label in issue.lesion_ids
+            and issue.rule not in ("max_5_targets", "max_2_per_organ")
+        ):
             errors.append(issue.message)
     if errors:
         raise ValidationError({"role": errors})
@@ -368,6 +376,17 @@ def on_registry_void(*, ctx: AuditContext, instance: Any) -> None:
 # ------------------------------------------------------------------ MRI
 
 
+def store_bytes(folder: str, name: str, data: bytes) -> str:
+    """Save bytes on the default storage under lesions/<folder>/ and return the stored path."""
+    safe = os.path.basename(name or "upload").replace(" ", "_")[:80] or "upload"
+    return default_storage.save(f"lesions/{folder}/{uuid.uuid4().hex[:12]}_{safe}", ContentFile(data))
+
+
+def read_bytes(path: str) -> bytes:
+    with default_storage.open(path, "rb") as fh:
+        return fh.read()
+
+
 def roi_get_or_create(
     *,
     ctx: AuditContext,
@@ -501,7 +520,7 @@ def curve_upload(
         model=model or kind,
         status=JobStatus.PENDING,
     )
-    ps.input_file.save(upload.name or "curve.csv", ContentFile(data), save=False)
+    ps.input_file = store_bytes("mri", upload.name or "curve.csv", data)
     audited_create(ps, ctx=ctx)
     transaction.on_commit(lambda: tasks.fit_curve.delay(ps.pk))
     return ps
@@ -552,10 +571,10 @@ def voxelwise_upload(
             "population_delay_s": population_delay_s,
         },
     )
-    ps.input_file.save(dynamic.name or "dynamic.nii.gz", ContentFile(dyn_bytes), save=False)
-    ps.mask_file.save(mask.name or "mask.nii.gz", ContentFile(mask_bytes), save=False)
+    ps.input_file = store_bytes("mri", dynamic.name or "dynamic.nii.gz", dyn_bytes)
+    ps.mask_file = store_bytes("mri", mask.name or "mask.nii.gz", mask_bytes)
     if aif_bytes:
-        ps.aif_file.save(aif.name or "aif.csv", ContentFile(aif_bytes), save=False)
+        ps.aif_file = store_bytes("mri", aif.name or "aif.csv", aif_bytes)
     audited_create(ps, ctx=ctx)
     transaction.on_commit(lambda: tasks.fit_voxelwise.delay(ps.pk))
     return ps
@@ -598,9 +617,9 @@ def mask_analysis_upload(
         bin_width=bin_width if image_bytes else None,
         status=JobStatus.PENDING,
     )
-    ma.mask_file.save(mask.name or "mask.nii.gz", ContentFile(mask_bytes), save=False)
+    ma.mask_file = store_bytes("masks", mask.name or "mask.nii.gz", mask_bytes)
     if image_bytes:
-        ma.image_file.save(image.name or "image.nii.gz", ContentFile(image_bytes), save=False)
+        ma.image_file = store_bytes("masks", image.name or "image.nii.gz", image_bytes)
     audited_create(ma, ctx=ctx)
     transaction.on_commit(lambda: tasks.analyse_mask.delay(ma.pk))
     return ma

@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 from celery import shared_task
-from django.core.files.base import ContentFile
 from django.db import transaction
 
+from lesions.services import read_bytes, store_bytes
 from trial.audit import AuditContext, audited_create
 from trial.models import AuditSource
 
@@ -102,8 +102,7 @@ def fit_curve(parameter_set_id: int) -> str:
 
     ps = MriParameterSet.objects.get(pk=parameter_set_id)
     try:
-        with ps.input_file.open("rb") as fh:
-            cols = mri_io.parse_curve(fh.read(), ps.kind)
+        cols = mri_io.parse_curve(read_bytes(ps.input_file), ps.kind)
         if ps.kind == "dce":
             values, prov = _dce_values(ps.model, cols["t_s"], cols)
         else:
@@ -111,7 +110,7 @@ def fit_curve(parameter_set_id: int) -> str:
     except FAILED_INPUT as exc:
         _fail(ps, exc, "curve fit")
         return "failed"
-    prov.update({"input": ps.input_file.name, "computed_at": dt.datetime.now(dt.UTC).isoformat()})
+    prov.update({"input": ps.input_file, "computed_at": dt.datetime.now(dt.UTC).isoformat()})
     job_finish(
         ctx=_ctx(),
         instance=ps,
@@ -121,11 +120,10 @@ def fit_curve(parameter_set_id: int) -> str:
     return "done"
 
 
-def _load(field: Any, what: str) -> tuple[np.ndarray, tuple[float, ...], Any]:
+def _load(path: str, what: str) -> tuple[np.ndarray, tuple[float, ...], Any]:
     from lesions import mri_io
 
-    with field.open("rb") as fh:
-        return mri_io.load_nifti(fh.read(), what)
+    return mri_io.load_nifti(read_bytes(path), what)
 
 
 @shared_task(acks_late=True)
@@ -143,8 +141,7 @@ def fit_voxelwise(parameter_set_id: int) -> str:
         mask, _, _ = _load(ps.mask_file, "mask")
         mri_io.check_dynamic(dyn, mask)
         if ps.aif_file:
-            with ps.aif_file.open("rb") as fh:
-                cols = mri_io.parse_csv_columns(fh.read(), mri_io.AIF_COLUMNS, "AIF CSV")
+            cols = mri_io.parse_csv_columns(read_bytes(ps.aif_file), mri_io.AIF_COLUMNS, "AIF CSV")
             t, cp = cols["t_s"], cols["cp_mM"]
         else:
             t = mri_io.frame_times(zooms, dyn.shape[3])
@@ -160,7 +157,7 @@ def fit_voxelwise(parameter_set_id: int) -> str:
         **ps.provenance,
         "engine": "imaging.dce.fit_extended_tofts_voxelwise",
         "method": "Murase linear least squares start + batched bounded Levenberg-Marquardt (vectorised)",
-        "inputs": {"dynamic": ps.input_file.name, "mask": ps.mask_file.name, "aif": ps.aif_file.name or None},
+        "inputs": {"dynamic": ps.input_file, "mask": ps.mask_file, "aif": ps.aif_file or None},
         "frames": int(dyn.shape[3]),
         "voxels_fitted": int(m.sum()),
         "fit_seconds": round(seconds, 3),
@@ -184,11 +181,9 @@ def fit_voxelwise(parameter_set_id: int) -> str:
                 stats=stats,
                 provenance={**prov, "parameter": name, "roi_summary": "median over ROI"},
             )
-            img.file.save(
-                f"ps{ps.pk}_{name}.nii", ContentFile(mri_io.nifti_bytes(maps[name], affine)), save=False
-            )
+            img.file = store_bytes("derived", f"ps{ps.pk}_{name}.nii", mri_io.nifti_bytes(maps[name], affine))
             png = mri_io.slice_preview_png(maps[name], m, name)
-            img.preview.save(f"ps{ps.pk}_{name}.png", ContentFile(png), save=False)
+            img.preview = store_bytes("derived", f"ps{ps.pk}_{name}.png", png)
             audited_create(img, ctx=_ctx(), reason="voxel-wise map computed by worker")
         job_finish(
             ctx=_ctx(),
