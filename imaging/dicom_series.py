@@ -66,6 +66,18 @@ class SeriesError(ValueError):
     """A series that cannot be used; the message is one human-readable line."""
 
 
+class MixedSeriesError(SeriesError):
+    """Files of several series; ``series`` lists them (uid, modality, description, instances) for a chooser."""
+
+    def __init__(self, seen: list[tuple[str, str, str]]) -> None:
+        counts = Counter(seen)
+        self.series = [
+            {"series_instance_uid": uid, "modality": mod, "description": desc, "instances": n}
+            for (uid, mod, desc), n in counts.items()
+        ]
+        super().__init__(f"files belong to {len(self.series)} series: {_series_summary(seen)}")
+
+
 @dataclass
 class Geometry:
     """Grid of the volume: ``affine @ [x, y, z, 1]`` gives DICOM patient (LPS) mm for volume[z, y, x]."""
@@ -335,7 +347,7 @@ def _raise_if_mixed(paths: list[str], seen: list[tuple[str, str, str]]) -> None:
             )
         )
     if len({s[0] for s in seen}) > 1:
-        raise SeriesError(f"files belong to {len({s[0] for s in seen})} series: {_series_summary(seen)}")
+        raise MixedSeriesError(seen)
 
 
 # ---------------------------------------------------------------- fast path for slices 2..n
@@ -539,9 +551,7 @@ def _read_validated(paths: list[str], modality: str, series_seen: list[tuple[str
             out += slices[-1].intercept
         del ds, pixels
     if len({s[0] for s in series_seen}) > 1:
-        raise SeriesError(
-            f"files belong to {len({s[0] for s in series_seen})} series: {_series_summary(series_seen)}"
-        )
+        raise MixedSeriesError(series_seen)
     assert first is not None and volume is not None
     return _assemble(first, volume, slices, paths, modality)
 

@@ -424,6 +424,8 @@ def _gml_factor(header: SuvHeader, weight: float) -> tuple[float, str]:
     if suv_type == "BSA":
         return weight * 1e3 / (bsa_dubois_m2(weight, height) * 1e4), "SUVbw = SUVbsa * W[g]/BSA[cm2]"
     if suv_type == "IBW":
+        # Direction taken from the IBSI DRO_2_2 encoding (stored = SUVbw * W/IBW with Devine IBW,
+        # male base for sex O); the textbook SUVibw = A*IBW/D would convert with W/IBW instead.
         ibw = ibw_kg(height, sex)
         return ibw / weight, f"SUVbw = SUVibw * IBW/W (Devine 0.91 kg/cm, sex {sex or 'unknown'})"
     raise SuvError(f"unsupported SUVType {header.suv_type!r} for Units GML")

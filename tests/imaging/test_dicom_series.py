@@ -11,7 +11,7 @@ import pydicom
 import pytest
 from pydicom.uid import HTJ2KLossless, JPEGLossless, JPEGLosslessSV1, JPEGLSLossless, RLELossless
 
-from imaging.dicom_series import SeriesError, read_series
+from imaging.dicom_series import MixedSeriesError, SeriesError, read_series
 
 from ._pet_support import small_phantom
 
@@ -71,6 +71,10 @@ def test_mixed_series_lists_what_was_found(pet_series, tmp_path):
     other = small_phantom(tmp_path / "other", series_description="PET NAC", modality="PT")
     message = _refused([*pet_series.files, *other.files[:5]], "2 series")
     assert "12 files" in message and "5 files" in message and "PET NAC" in message
+    with pytest.raises(MixedSeriesError) as info:
+        read_series([*other.files[:5], *pet_series.files])
+    assert sorted(s["instances"] for s in info.value.series) == [5, 12]
+    assert {s["modality"] for s in info.value.series} == {"PT"}
 
 
 def test_gap_refused(pet_series):

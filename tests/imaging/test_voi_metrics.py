@@ -160,3 +160,28 @@ def test_coronal_mip_png_aspect_and_values(tmp_path):
     decoded = mpimg.imread(io.BytesIO(png), format="png")
     assert decoded.shape[:2] == (20, 8)
     assert decoded[0, 3] == pytest.approx(0.0) and decoded[5, 0] == pytest.approx(1.0)  # inverted grey
+
+
+def test_sphere_follows_orientation_and_normal(tmp_path):
+    """Rows running to patient right (-x) and the slice normal to -z: spheres are placed in patient mm."""
+    import pydicom
+
+    info = small_phantom(tmp_path)
+    for path in info.files:
+        ds = pydicom.dcmread(path)
+        x0, y0, z0 = (float(v) for v in ds.ImagePositionPatient)
+        ds.ImageOrientationPatient = [-1, 0, 0, 0, 1, 0]
+        ds.ImagePositionPatient = [-x0, y0, z0]  # same first-column position, mirrored row direction
+        ds.save_as(path)
+    series = read_series(info.files)
+    g = series.geometry
+    assert np.allclose(g.normal, [0, 0, -1]) and g.slice_positions[0] < g.slice_positions[-1]
+    assert np.allclose(g.affine[:3, 2], [0, 0, -4.0])  # slice index runs towards -z
+    result = compute_suv(series.header)
+    suv = series.volume * np.asarray(result.slice_factors, dtype=np.float32)[:, None, None]
+    lesion = next(les for les in info.lesions if les.name == "lesion_a")
+    x, y, z = lesion.centre_mm
+    # the pixel that was at patient x now sits at -x (rows mirrored); z is unchanged per slice
+    m = voi_metrics(suv, sphere_voi("a", g, (-x, y, z), lesion.radius_mm), g.spacing)
+    assert m.suv_mean == pytest.approx(lesion.suv, abs=TOL)
+    assert m.voxel_count == _lattice_count(info, lesion.centre_mm, lesion.radius_mm)
