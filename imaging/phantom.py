@@ -5,9 +5,11 @@ API
 ``write_phantom(out_dir, spec=PhantomSpec(...)) -> PhantomInfo``
     Writes one single-frame PET file per slice (explicit VR little endian, uncompressed, with
     preamble) and returns what was written: ``files``, ``truth`` (float64 SUVbw volume [z, y, x]
-    used to make the pixels), ``suv_bw_factor`` (the factor an engine must find), ``lesions``,
-    ``geometry`` (origin, spacing, shape), ``uids`` and ``identifiers`` (the realistic patient
-    identifiers planted for de-identification tests).
+    used to make the pixels), ``suv_bw_factor`` (the factor an engine must find; ``slice_factors``
+    per slice for DecayCorrection NONE), ``lesions`` (lesion spheres, then liver and blood pool),
+    ``origin``/``spacing``/``shape`` of the grid, ``injection_datetime``/``reference_datetime``,
+    ``uids`` (study, series, frame) and ``identifiers`` (the realistic patient identifiers planted
+    for de-identification tests).
 
 ``PhantomSpec`` fields (all optional):
     shape (nz, ny, nx) = (24, 48, 48); spacing (x, y, z) mm = (4, 4, 4); origin mm;
@@ -27,6 +29,8 @@ API
     per_slice_rescale: a different RescaleSlope per slice (default True, int16 storage);
     corrected_image, units_text, modality, series_uid, study_uid, frame_of_reference_uid,
     series_description override the defaults (for hostile-input tests).
+
+    Injection is ``hours_post_injection`` before the scan start (2025-03-14 10:15); 37 MBq, 75 kg.
 
 Voxels take a region's SUV when their centre lies inside the region (sphere: distance <= radius),
 so VOI statistics on a matching sphere are known exactly; the body is an elliptic cylinder of
