@@ -234,7 +234,7 @@ def analyse_mask(analysis_id: int) -> str:
     data = {
         "status": "done",
         "error": "",
-        "spacing_mm": list(spacing),
+        "spacing_mm": [round(float(v), 6) for v in spacing],
         "voxel_count": vol.voxel_count,
         "voxel_volume_mm3": vol.voxel_volume_mm3,
         "mesh_volume_mm3": vol.mesh_volume_mm3,

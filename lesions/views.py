@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -400,12 +401,12 @@ def mask_analysis_page(request: HttpRequest, analysis_pk: int) -> HttpResponse:
 @require_GET
 def derived_file(request: HttpRequest, derived_pk: int, what: str) -> FileResponse:
     img = scoped_get(DerivedImage, user=request.user, pk=derived_pk)
-    field = {"preview": img.preview, "nifti": img.file}.get(what)
-    if not field:
+    path = {"preview": img.preview, "nifti": img.file}.get(what)
+    if not path:
         raise Http404
-    name = field.name.rsplit("/", 1)[-1]
+    name = path.rsplit("/", 1)[-1]
     return FileResponse(
-        field.open("rb"),
+        default_storage.open(path, "rb"),
         as_attachment=what == "nifti",
         filename=name,
         content_type="image/png" if what == "preview" else "application/octet-stream",
