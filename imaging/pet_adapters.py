@@ -23,7 +23,7 @@ class DeidOutcome:
 
 
 def deidentify_dataset(ds: Dataset, *, study_id: str, key: str) -> Dataset:
-    """imaging.deid with the trial's options (basic profile + temporal + characteristics + safe private)."""
+    """A de-identified copy (imaging.deid) with the trial's options (basic profile + temporal + characteristics + safe private)."""
     return deid.deidentify(ds, study_id, study_id, key.encode(), deid.DeidOptions())
 
 

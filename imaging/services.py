@@ -618,7 +618,9 @@ def _deid_voi_file(source: str, path: Path, work_dir: Path, scan: Scan) -> Path:
     expected = "RTSTRUCT" if source == VoiSource.RTSTRUCT else "SEG"
     if str(ds.get("Modality", "")) != expected:
         raise VoiError(f"the file's Modality is {ds.get('Modality', 'missing')}, not {expected}")
-    pet_adapters.deidentify_dataset(ds, study_id=scan.participant.study_id, key=uid_key(scan.participant))
+    ds = pet_adapters.deidentify_dataset(
+        ds, study_id=scan.participant.study_id, key=uid_key(scan.participant)
+    )
     out = work_dir / f"voi-{uuid.uuid4().hex}.dcm"
     ds.save_as(str(out), enforce_file_format=True)
     return out
