@@ -139,7 +139,7 @@ def test_nifti_rtstruct_and_seg_vois_land_on_the_same_voxels_as_the_sphere(
     capture = django_capture_on_commit_callbacks
     assert _file_post(client, scan, capture, "nifti", nifti, name="N1").status_code == 302
     response = _file_post(client, scan, capture, "rtstruct", rt, name="R1", roi="GTV")
-    assert response.status_code == 302, [l for l in response.content.decode().splitlines() if "error" in l]
+    assert response.status_code == 302, [x for x in response.content.decode().splitlines() if "error" in x]
     response = _file_post(client, scan, capture, "seg", seg, name="S1")
     assert response.status_code == 302, response.content.decode()[:2000]
     results = {r.voi.name: r for r in VoiResult.objects.select_related("voi")}
