@@ -396,6 +396,9 @@ def _swimmer_render(rows: list[dict]) -> bytes:
             label = "SAE onset" if "sae" not in seen else None
             seen.add("sae")
             ax.scatter(r["day"], i, marker="x", s=45, c="#b42318", zorder=4, label=label)
+    days = [r["day"] for r in rows if r["participant"] in index]
+    if days:
+        ax.set_xlim(min(0, min(days)) - 5, max(days) + 20)  # room for the ongoing arrows
     ax.set_yticks(range(len(spans)))
     ax.set_yticklabels([r["participant"] for r in spans], fontsize=7)
     ax.set_xlabel("Study day (day 1 = first anti-PD-1 dose)", fontsize=8)
