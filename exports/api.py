@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from exports import cursor, selectors, services
 from exports.csv_stream import stream_csv
 from exports.models import ExportJob
-from exports.permissions import API_PERMISSIONS, API_THROTTLES, IsDataManager
+from exports.permissions import API_AUTHENTICATION, API_PERMISSIONS, API_THROTTLES, IsDataManager
 from exports.resources.base import Resource, serializer_for
 from trial.api_errors import as_drf_error
 from trial.audit import AuditContext
@@ -98,6 +98,7 @@ def viewset_for(resource: Resource) -> type:
     params = _filter_parameters(resource)
 
     class ResourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+        authentication_classes = API_AUTHENTICATION
         permission_classes = API_PERMISSIONS
         throttle_classes = API_THROTTLES
         renderer_classes = [renderers.JSONRenderer, CSVRenderer]
@@ -226,6 +227,7 @@ class RevokeSerializer(serializers.Serializer):
 class TokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Data managers issue and revoke per-user API tokens."""
 
+    authentication_classes = API_AUTHENTICATION
     permission_classes = API_PERMISSIONS
     throttle_classes = API_THROTTLES
     serializer_class = TokenSerializer
@@ -263,7 +265,7 @@ class TokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         data = RevokeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            services.token_revoke(
+            token = services.token_revoke(
                 ctx=AuditContext.from_request(request, source=AuditSource.API),
                 token=token,
                 reason=data.validated_data["reason"],
@@ -306,6 +308,7 @@ class ExportJobSerializer(serializers.ModelSerializer):
 class ExportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Bulk exports: a zip of every resource at one database snapshot, with the feed cursor of that snapshot."""
 
+    authentication_classes = API_AUTHENTICATION
     permission_classes = API_PERMISSIONS
     throttle_classes = API_THROTTLES
     serializer_class = ExportJobSerializer

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import BigIntegerField, Exists, F, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 
 from exports.cursor import Position
 from trial.models import AuditEntry
@@ -29,7 +30,7 @@ foreign_xids AS (
 SELECT LEAST(
     pg_snapshot_xmax(s)::text::bigint,
     (SELECT min(x::text::bigint) FROM pg_snapshot_xip(s) AS x
-     WHERE (x::text::bigint %% 4294967296) NOT IN (SELECT x32 FROM foreign_xids))
+     WHERE (x::text::bigint % 4294967296) NOT IN (SELECT x32 FROM foreign_xids))
 ) FROM snap
 """
 
@@ -40,9 +41,18 @@ def horizon() -> int:
     Transactions of other databases in the cluster (found in pg_stat_activity) do not hold the feed back;
     a transaction that cannot be attributed is treated as ours (conservative: delays, never misses).
     """
+    if connection.vendor != "postgresql":
+        return 1  # SQLite demo: one writer at a time, no txid (treated as 0); id order is commit order
     with connection.cursor() as cursor:
         cursor.execute(HORIZON_SQL)
         return int(cursor.fetchone()[0])
+
+
+def _entries() -> QuerySet:
+    """Audit entries with `tx` = txid (0 where no trigger stamps it: the SQLite demo)."""
+    if connection.vendor == "postgresql":
+        return AuditEntry.objects.annotate(tx=F("txid"))
+    return AuditEntry.objects.annotate(tx=Coalesce("txid", Value(0), output_field=BigIntegerField()))
 
 
 @dataclass(frozen=True)
@@ -62,22 +72,22 @@ def entries_after(
     *, app_label: str, model: str, after: Position, limit: int, site_ids: list[int] | None, upto: int
 ) -> list[Change]:
     """Latest entry per object after `after` and below the txid horizon `upto`, in (txid, id) order."""
-    base = AuditEntry.objects.filter(app_label=app_label, model=model, txid__lt=upto)
+    base = _entries().filter(app_label=app_label, model=model, tx__lt=upto)
     later = base.filter(object_id=OuterRef("object_id")).filter(
-        Q(txid__gt=OuterRef("txid")) | Q(txid=OuterRef("txid"), id__gt=OuterRef("id"))
+        Q(tx__gt=OuterRef("tx")) | Q(tx=OuterRef("tx"), id__gt=OuterRef("id"))
     )
-    qs: QuerySet = base.filter(Q(txid__gt=after.txid) | Q(txid=after.txid, id__gt=after.entry_id))
+    qs: QuerySet = base.filter(Q(tx__gt=after.txid) | Q(tx=after.txid, id__gt=after.entry_id))
     if site_ids is not None:
         qs = qs.filter(site_id__in=site_ids)
     rows = (
         qs.filter(~Exists(later))
-        .order_by("txid", "id")
-        .values_list("id", "txid", "object_id", "action", "at")[:limit]
+        .order_by("tx", "id")
+        .values_list("id", "tx", "object_id", "action", "at")[:limit]
     )
     return [Change(*row) for row in rows]
 
 
 def current_position(upto: int) -> Position:
     """Cursor just below the horizon: where a full snapshot taken now hands over to the feed."""
-    last = AuditEntry.objects.filter(txid__lt=upto).order_by("-txid", "-id").values_list("txid", "id").first()
+    last = _entries().filter(tx__lt=upto).order_by("-tx", "-id").values_list("tx", "id").first()
     return Position(*last) if last else Position(max(upto - 1, 0), 0)

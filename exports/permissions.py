@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 
-from rest_framework import permissions, throttling
+from rest_framework import authentication, permissions, throttling
 
-from trial import access
+from trial import access, api_auth
 from trial.models import ApiToken, Role
 
 READ_ONLY_ROLES = frozenset({Role.SPONSOR, Role.MONITOR})
@@ -78,3 +78,6 @@ class TokenRateThrottle(throttling.SimpleRateThrottle):
 
 API_PERMISSIONS = [permissions.IsAuthenticated, ReadOnlyTokenRefusesWrites]
 API_THROTTLES = [TokenRateThrottle]
+
+# Token first so that a missing or revoked token answers 401 with "WWW-Authenticate: Token".
+API_AUTHENTICATION = [api_auth.HashedTokenAuthentication, authentication.SessionAuthentication]

@@ -160,10 +160,7 @@ def change_page(resource: Resource, user: Any, after: Position, limit: int) -> C
                 "record": None if voided else record,
             }
         )
-    if entries:
-        next_position = entries[-1].position
-    else:
-        next_position = after
+    next_position = entries[-1].position if entries else after
     return ChangePage(items=items, next_cursor=next_position.encode(), has_more=has_more, horizon=upto)
 
 

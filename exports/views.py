@@ -9,8 +9,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from exports import bulk, selectors, services
+from exports.api_routes import UNROUTED
 from exports.forms import RevokeForm, TokenIssueForm
 from exports.models import ExportJob
+from exports.permissions import has_only_read_roles
 from exports.resources import load_all
 from trial.audit import AuditContext
 from trial.web import add_validation_errors
@@ -23,7 +25,7 @@ def index(request: HttpRequest) -> HttpResponse:
         "exports/index.html",
         {
             "jobs": selectors.export_jobs_for(request.user).order_by("-id")[:50],
-            "resources": load_all().values(),
+            "resources": [r for name, r in load_all().items() if name not in UNROUTED],
             "can_start": services.can_start_export(request.user),
             "is_data_manager": selectors.is_data_manager(request.user),
         },
@@ -84,9 +86,11 @@ def tokens(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    if has_only_read_roles(request.user):
+        raise PermissionDenied("Your role is read-only.")
+    token = get_object_or_404(selectors.tokens_for(request.user), pk=token_id)
     if not selectors.is_data_manager(request.user):
         raise PermissionDenied("Only a data manager can revoke API tokens.")
-    token = get_object_or_404(selectors.tokens_for(request.user), pk=token_id)
     form = RevokeForm(request.POST)
     if not form.is_valid():
         messages.error(request, "A reason is required to revoke a token.")
