@@ -407,7 +407,9 @@ def _swimmer_render(rows: list[dict]) -> bytes:
     else:
         ax.legend(fontsize=7, loc="lower right")
     ax.set_title(
-        f"Time on treatment, responses and SAEs (n = {len(spans)}; dark bar with arrow: ongoing)", fontsize=10
+        f"Time on treatment, responses and SAEs (n = {len(spans)}; dark bar with arrow: on treatment, "
+        "light bar: stopped at the last anti-PD-1 dose)",
+        fontsize=10,
     )
     fig.tight_layout()
     return _png(fig)
