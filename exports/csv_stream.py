@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Any
@@ -31,6 +32,8 @@ def cell(value: Any) -> Any:
         )
     if isinstance(value, (dt.date, Decimal)):
         return str(value)
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True, default=str)
     return value
 
 

@@ -115,6 +115,13 @@ def enum_class(values: list[str], nullable: bool = False) -> type:
     return extend_schema_field(schema)(type("EnumCharField", (serializers.CharField,), {}))
 
 
+def int_enum_class(values: list[int], nullable: bool = False) -> type:
+    schema: dict[str, Any] = {"type": "integer", "enum": values}
+    if nullable:
+        schema["nullable"] = True
+    return extend_schema_field(schema)(type("EnumIntegerField", (serializers.IntegerField,), {}))
+
+
 def field_spec(model: type[models.Model], col: Col) -> tuple[type, dict[str, Any]]:
     """DRF field class and constructor kwargs of a column (kwargs survive the serializer's deepcopy)."""
     if col.field is not None:
@@ -122,6 +129,8 @@ def field_spec(model: type[models.Model], col: Col) -> tuple[type, dict[str, Any
     f = model_field_for(model, col.path or col.name)
     if f.is_relation:
         return serializers.IntegerField, {"allow_null": f.null}
+    if getattr(f, "choices", None) and isinstance(f, models.IntegerField):
+        return int_enum_class([c[0] for c in f.choices], nullable=f.null), {"allow_null": f.null}
     if getattr(f, "choices", None):
         values = [c[0] for c in f.choices] + ([""] if f.blank else [])
         return enum_class(values, nullable=f.null), {"allow_blank": f.blank, "allow_null": f.null}
