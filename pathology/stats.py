@@ -52,7 +52,7 @@ class SpearmanResult:
         text += f", n = {self.n}"
         if self.p_value is not None:
             text += f", p = {self.p_value:.3g} ({self.p_method})"
-        elif self.note:
+        if self.note:
             text += f"; {self.note}"
         return text
 

@@ -65,3 +65,29 @@ def test_a_pathologist_enters_cd8_and_pdl1_scores(page, login, screenshot, patho
         pathologist.pk,
         biopsy.pk,
     )
+
+
+def test_the_analyses_page_shows_every_plot_with_its_numbers(
+    page, login, screenshot, coordinator, pathologist, monitor, site_nl
+):
+    from pathology.plots import PLOTS
+    from tests.pathology.analysis_builders import build_dataset
+
+    build_dataset(coordinator, pathologist, site_nl)
+    login(monitor)
+    page.click("text=Analyses")
+    page.wait_for_selector("h1:has-text('Correlation analyses')")
+    images = page.locator("img.plot")
+    assert images.count() == len(PLOTS)
+    for i in range(images.count()):
+        images.nth(i).scroll_into_view_if_needed()
+        page.wait_for_function(
+            "img => img.complete && img.naturalWidth > 0", arg=images.nth(i).element_handle()
+        )
+    assert "rho = 0.95 [95% CI 0.74 to 0.99], n = 8" in page.inner_text("#suv_cd8 table.stats")
+    screenshot("analyses-page")
+    page.select_option("select[name=drug]", "cetrelimab")
+    page.click("button:has-text('Filter')")
+    page.wait_for_selector("h1:has-text('Correlation analyses')")
+    assert "drug=cetrelimab" in page.url
+    assert "n = 4" in page.inner_text("#suv_cd8 table.stats")
