@@ -6,24 +6,34 @@ from __future__ import annotations
 import pytest
 
 from imaging.models import SeriesUpload, UploadState
-from tests.imaging.conftest import pet_web_media, pet_web_series, pet_web_trial  # noqa: F401 (fixtures)
+from tests.imaging.conftest import make_trial, series_maker, use_tmp_media
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
+@pytest.fixture
+def pet_trial(settings, tmp_path, coordinator, site_nl, radiologist):
+    use_tmp_media(settings, tmp_path)
+    return make_trial(coordinator, site_nl, radiologist)
+
+
 def test_a_radiologist_uploads_a_series_and_sees_results_and_the_mip(
-    pet_web_trial, pet_web_series, page, login, screenshot
+    pet_trial,
+    tmp_path,
+    page,
+    login,
+    screenshot,
 ):
-    info, directory = pet_web_series()
-    login(pet_web_trial.radiologist)
+    info, directory = series_maker(tmp_path)()
+    login(pet_trial.radiologist)
     page.goto("/imaging/worklist/")
     assert "Imaging worklist" in page.inner_text("h1")
     screenshot("pet-worklist")
-    page.goto(f"/imaging/scans/{pet_web_trial.scan.pk}/")
+    page.goto(f"/imaging/scans/{pet_trial.scan.pk}/")
     page.click("text=Upload PET series")
     page.set_input_files("#id_files", [str(p) for p in sorted(directory.iterdir())])
     page.click("button:has-text('Upload')")
-    page.wait_for_url(f"**/imaging/scans/{pet_web_trial.scan.pk}/")
+    page.wait_for_url(f"**/imaging/scans/{pet_trial.scan.pk}/")
     page.wait_for_selector("img.mip")
     assert "Results ready" in page.inner_text("#upload-state")
     natural_width = page.eval_on_selector("img.mip", "img => img.naturalWidth")
@@ -44,11 +54,11 @@ def test_a_radiologist_uploads_a_series_and_sees_results_and_the_mip(
     assert upload.state == UploadState.DONE
 
 
-def test_a_hostile_upload_shows_the_reason_in_the_browser(pet_web_trial, page, login, tmp_path):
+def test_a_hostile_upload_shows_the_reason_in_the_browser(pet_trial, page, login, tmp_path):
     bad = tmp_path / "notes.txt"
     bad.write_text("not an image " * 40)
-    login(pet_web_trial.radiologist)
-    page.goto(f"/imaging/scans/{pet_web_trial.scan.pk}/upload/")
+    login(pet_trial.radiologist)
+    page.goto(f"/imaging/scans/{pet_trial.scan.pk}/upload/")
     page.set_input_files("#id_files", [str(bad)])
     page.click("button:has-text('Upload')")
     page.wait_for_selector("#errors:not([hidden])")

@@ -13,14 +13,18 @@ import pytest
 from tests import factories
 
 
-@pytest.fixture
-def pet_web_media(settings, tmp_path):
+def use_tmp_media(settings, tmp_path):
     """Stored files and upload temp dirs under tmp_path."""
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.UPLOAD_TMP_DIR = tmp_path / "upload_tmp"
     settings.MEDIA_ROOT.mkdir()
     settings.UPLOAD_TMP_DIR.mkdir()
     return settings
+
+
+@pytest.fixture
+def pet_web_media(settings, tmp_path):
+    return use_tmp_media(settings, tmp_path)
 
 
 @dataclass
@@ -64,16 +68,19 @@ def enrol_for_phantom(
     return participant, scan, dose
 
 
-@pytest.fixture
-def pet_web_trial(pet_web_media, coordinator, site_nl, radiologist) -> PetTrial:
-    participant, scan, dose = enrol_for_phantom(coordinator, site_nl)
+def make_trial(coordinator, site, radiologist) -> PetTrial:
+    participant, scan, dose = enrol_for_phantom(coordinator, site)
     assert dose.net_injected_mbq == Decimal("37.0")
     return PetTrial(participant, scan, dose, radiologist)
 
 
 @pytest.fixture
-def pet_web_series(tmp_path):
-    """Write a small 89Zr phantom (12 x 40 x 40, 4 mm) and return (info, directory)."""
+def pet_web_trial(pet_web_media, coordinator, site_nl, radiologist) -> PetTrial:
+    return make_trial(coordinator, site_nl, radiologist)
+
+
+def series_maker(tmp_path):
+    """make(name, **PhantomSpec fields) writes a small 89Zr phantom (12 x 40 x 40, 4 mm): (info, directory)."""
     from imaging.phantom import PhantomSpec, write_phantom
 
     def make(name: str = "series", **fields):
@@ -83,3 +90,8 @@ def pet_web_series(tmp_path):
         return info, directory
 
     return make
+
+
+@pytest.fixture
+def pet_web_series(tmp_path):
+    return series_maker(tmp_path)
