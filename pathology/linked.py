@@ -154,8 +154,10 @@ def biopsy_links(biopsy: Any) -> dict[str, Any]:
     }
 
 
-def _mri_row(pset: Any) -> tuple[Any, list[float | None]]:
-    return pset, [getattr(pset, f, None) for f in MRI_PARAMETERS.values()]
+def _mri_row(pset: Any) -> tuple[Any, list[str | None]]:
+    """The set with its Ktrans..K values to 4 significant digits (None where not measured)."""
+    values = [getattr(pset, f, None) for f in MRI_PARAMETERS.values()]
+    return pset, [None if v is None else f"{v:.4g}" for v in values]
 
 
 def describe() -> str:

@@ -151,3 +151,24 @@ def test_filters_by_tumour_type_drug_and_site(client_for, monitor, other_coordin
 def test_an_unknown_plot_is_404(client_for, monitor):
     client = client_for(monitor)
     assert client.get("/pathology/analyses/plot.png", {"plot": "nope"}).status_code == 404
+
+
+def test_the_biopsy_page_shows_the_matched_vois_suvs_and_same_period_mri(client_for, monitor, dataset):
+    from pathology.models import Biopsy
+
+    biopsy = Biopsy.objects.get(sample_id="T-3-BL")
+    page = client_for(monitor).get(f"/pathology/biopsies/{biopsy.pk}/").content.decode()
+    assert "Matched scan: <strong>" in page and "BL_PET2" in page
+    # Lesion T1 at BL_PET2: SUVmax 5.00, SUVpeak 0.9 x 5 = 4.50, SUVmean 0.6 x 5 = 3.00; BL_PET1 listed as other.
+    assert "<td>5.00</td><td>4.50</td><td>3.00</td>" in page
+    assert "other time point" in page
+    # Same-period MRI: Ktrans 0.1 + 0.02 x 3 = 0.16 (DCE row), K = 0.8 + 0.05 x 3 = 0.95 (DKI row).
+    assert (
+        "<td>0.16</td>" in page
+        and "<td>0.95</td>" in page
+        and "<td>0.00105</td>" in page
+        and "same period" in page
+    )
+    on_treatment = Biopsy.objects.get(sample_id="T-3-OT")
+    page = client_for(monitor).get(f"/pathology/biopsies/{on_treatment.pk}/").content.decode()
+    assert "OT_PET2" in page and "other period" in page
