@@ -6,7 +6,7 @@ Input serializers only parse types; every rule is applied by the same services a
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from safety import selectors, services
 from safety.models import ActionTaken, AdverseEvent, CtcaeTerm, Outcome, Relatedness, SaeNotification
 from safety.rules import SAE_CRITERIA
+from trial import access
 from trial.api_errors import as_drf_error
 from trial.audit import AuditContext
 from trial.models import ApiToken
@@ -164,11 +165,13 @@ class AdverseEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         return dict(ser.validated_data)
 
     def create(self, request, *args, **kwargs):
+        if not access.sites_where(request.user, "adverse_events").exists():
+            raise PermissionDenied("Your roles do not allow recording adverse events.")
         data = self._input()
         participant = participant_list(user=request.user).filter(study_id=data["participant"]).first()
         if participant is None:
             raise serializers.ValidationError(
-                {"participant": f"No participant {data['participant']} at your sites."}
+                {"participant": [f"No participant {data['participant']} at your sites."]}
             )
         try:
             ae = services.ae_create(ctx=self._ctx(), participant=participant, values=to_values(data))

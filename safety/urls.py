@@ -16,7 +16,7 @@ urlpatterns = [
         "notifications/<int:notification_pk>/resend/", views.notification_resend, name="notification_resend"
     ),
     path("terms/search/", views.term_search, name="term_search"),
-    path("terms/<int:term_id>/choose/", views.term_choose, name="term_choose"),
+    path("terms/choose/", views.term_choose, name="term_choose"),
     path("tables/", views.tables, name="tables"),
     path("tables/csv/", views.tables_csv, name="tables_csv"),
     path("tables/max-grade-by-soc.png", views.tables_plot, name="tables_plot"),

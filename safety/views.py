@@ -6,9 +6,9 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 
 from safety import presentation, selectors, services
 from safety.forms import AdverseEventForm, SignatureForm
@@ -192,11 +192,12 @@ def ae_sign(request: HttpRequest, participant_pk: int) -> HttpResponse:
     return render(request, "safety/sign.html", {**context, "form": form}, status=_status(form))
 
 
-@require_POST
 def notification_resend(request: HttpRequest, notification_pk: int) -> HttpResponse:
     note = scoped_get(
         SaeNotification, user=request.user, pk=notification_pk, site_field="adverse_event__participant__site"
     )
+    if request.method != "POST":  # scoped first: another site sees 404, not 405
+        return HttpResponseNotAllowed(["POST"])
     try:
         services.notification_requeue(ctx=AuditContext.from_request(request), notification=note)
     except ValidationError as exc:
@@ -213,8 +214,9 @@ def term_search(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def term_choose(request: HttpRequest, term_id: int) -> HttpResponse:
-    term = get_object_or_404(CtcaeTerm, pk=term_id)
+def term_choose(request: HttpRequest) -> HttpResponse:
+    term_id = request.GET.get("term", "")
+    term = get_object_or_404(CtcaeTerm, pk=int(term_id) if term_id.isdigit() else 0)
     return render(request, "safety/_term_choose.html", {"term": term, "grade": None, "lock_term": False})
 
 
