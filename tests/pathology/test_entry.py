@@ -240,3 +240,38 @@ def test_another_site_sees_404_and_read_only_roles_403_on_every_pathology_page(
         client.force_login(reader)
         statuses = {u: client.post(u, {"reason": "x"}).status_code for u in urls}
         assert statuses == {u: 405 if u.endswith(f"biopsies/{biopsy.pk}/") else 403 for u in urls}
+
+
+def test_corrections_on_the_pages_need_a_reason_and_land_in_the_history(client_for, pathologist, participant):
+    biopsy = make_biopsy(pathologist, participant)
+    score = make_score(pathologist, biopsy, "CD8", density_intratumoural=Decimal("300"))
+    client = client_for(pathologist)
+    url = f"/pathology/scores/{score.pk}/edit/"
+    form = {
+        "score_date": biopsy.biopsy_date.isoformat(),
+        "antibody_clone": "C8/144B",
+        "scoring_method": "manual",
+        "density_intratumoural": "330",
+    }
+    assert client.post(url, form).status_code == 400  # no reason
+    assert client.post(url, {**form, "reason": "second hot spot counted"}).status_code == 302
+    score.refresh_from_db()
+    assert score.density_intratumoural == Decimal("330.00")
+    assert "second hot spot counted" in client.get(url).content.decode()
+    edit = f"/pathology/biopsies/{biopsy.pk}/edit/"
+    data = {
+        "period": "baseline",
+        "biopsy_date": biopsy.biopsy_date.isoformat(),
+        "lesion": biopsy.lesion_id,
+        "organ": "Liver",
+        "site_detail": "segment VI",
+        "sample_id": biopsy.sample_id,
+        "core_count": "4",
+        "tumour_cells_present": "yes",
+        "reason": "fourth core found in the block",
+    }
+    assert client.post(edit, data).status_code == 302
+    biopsy.refresh_from_db()
+    assert biopsy.core_count == 4
+    entry = AuditEntry.objects.get(model="biopsy", action="update")
+    assert entry.changes == {"core_count": [3, 4]} and entry.reason == "fourth core found in the block"
