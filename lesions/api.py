@@ -3,7 +3,7 @@ writes (lesion create, measurements of an assessment) go through the same servic
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -20,6 +20,7 @@ from lesions.models import (
     NonTargetState,
 )
 from lesions.models import Lesion as LesionModel
+from trial import access
 from trial.api_errors import as_drf_error
 from trial.audit import AuditContext
 from trial.models import AuditSource
@@ -175,6 +176,8 @@ class LesionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         return qs.filter(participant_id=pid) if pid and pid.isdigit() else qs
 
     def create(self, request, *args, **kwargs):
+        if not access.sites_where(request.user, services.CAPABILITY).exists():
+            raise PermissionDenied("Only radiologists record lesions.")
         data = LesionCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
@@ -202,6 +205,7 @@ class AssessmentViewSet(viewsets.ReadOnlyModelViewSet):
     def measurements(self, request, pk=None):
         """Record measurements of this assessment; responses are recomputed and returned."""
         assessment = self.get_object()
+        access.require(request.user, services.CAPABILITY, assessment.participant.site_id)
         batch = MeasurementBatchSerializer(data=request.data)
         batch.is_valid(raise_exception=True)
         entries = {}

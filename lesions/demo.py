@@ -59,11 +59,9 @@ def _record(ctx, participant, visit, date, lesions, sizes, nt_state, new=None) -
 
 
 def _course_for(index: int, n_followups: int) -> str:
-    if n_followups >= 2 and index == 0:
-        return "icpd"
-    if n_followups >= 3 and index == 1:
-        return "reset"
-    return ("pr", "sd", "pr", "icpd")[index % 4]
+    course = ("icpd", "reset", "pr", "sd", "pr", "reset", "sd", "icpd")[index % 8]
+    needed = {"icpd": 2, "reset": 3}.get(course, 1)
+    return course if n_followups >= needed else "pr"
 
 
 def _build_participant(participant: Any, user: Any, course: str, rng: random.Random) -> None:

@@ -8,9 +8,9 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 
 from lesions import selectors, services
 from lesions.forms import (
@@ -239,10 +239,11 @@ def assessment_page(request: HttpRequest, assessment_pk: int) -> HttpResponse:
     return redirect("lesions:assessment", assessment_pk=assessment.pk)
 
 
-@require_POST
 def assessment_preview(request: HttpRequest, assessment_pk: int) -> HttpResponse:
-    """htmx: the response the engine computes from the unsaved grid."""
+    """htmx: the response the engine computes from the unsaved grid (POST; scoped first, so 404 wins)."""
     assessment = scoped_get(Assessment, user=request.user, pk=assessment_pk, voided=False)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     access.require(request.user, services.CAPABILITY, assessment.participant.site_id)
     lesions = list(assessment.participant.lesions.filter(voided=False))
     live = selectors.preview(assessment, _entries_from_post(request.POST, lesions))
@@ -406,8 +407,12 @@ def derived_file(request: HttpRequest, derived_pk: int, what: str) -> FileRespon
     if not path:
         raise Http404
     name = path.rsplit("/", 1)[-1]
+    try:
+        handle = default_storage.open(path, "rb")
+    except FileNotFoundError as exc:
+        raise Http404("The file of this map is missing from storage.") from exc
     return FileResponse(
-        default_storage.open(path, "rb"),
+        handle,
         as_attachment=what == "nifti",
         filename=name,
         content_type="image/png" if what == "preview" else "application/octet-stream",

@@ -92,4 +92,14 @@ KWARG_BUILDERS = {
     "analysis_pk": lambda participant, user: _mask(participant).pk,
 }
 
+# URLs with non-object kwargs (a plot field, an export name, a file kind).
+PATTERN_BUILDERS = {
+    "lesions:plot": lambda participant, user: {"participant_pk": participant.pk, "field": "ktrans_per_min"},
+    "lesions:export": lambda participant, user: {"participant_pk": participant.pk, "what": "responses"},
+    "lesions:derived_file": lambda participant, user: {
+        "derived_pk": _derived(participant).pk,
+        "what": "preview",
+    },
+}
+
 READ_ROLE_POSTS_ALLOWED: set[str] = set()
