@@ -50,6 +50,12 @@ def test_a_radiologist_uploads_a_series_and_sees_results_and_the_mip(
     row = page.inner_text("table.suv tr:has(td:has-text('T1'))")
     assert "8.000" in row  # SUVmean of the 8.0 sphere
     screenshot("pet-scan-results")
+    page.click("text=distribution")
+    page.wait_for_selector("table.distribution")
+    assert "T1" in page.inner_text("table.distribution")
+    page.wait_for_function("document.querySelector('img.plot').complete")
+    assert page.eval_on_selector("img.plot", "img => img.naturalWidth") > 0
+    screenshot("pet-distribution")
     upload = SeriesUpload.objects.get()
     assert upload.state == UploadState.DONE
 
