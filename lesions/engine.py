@@ -51,9 +51,12 @@ def effective_mm(m: MeasurementRow | None) -> float | None:
 
 
 def _nt_state(m: MeasurementRow | None) -> str:
-    if m is None or not m.non_target_state:
+    """Non-target status; a diameter recorded before a role change maps to present/absent."""
+    if m is None:
         return recist.NOT_ASSESSED
-    return m.non_target_state
+    if m.non_target_state:
+        return m.non_target_state
+    return {"disappeared": recist.ABSENT, "not_assessed": recist.NOT_ASSESSED}.get(m.state, recist.PRESENT)
 
 
 def to_engine(

@@ -182,6 +182,31 @@ def _present_columns(params: Any) -> list[tuple[str, str]]:
     ]
 
 
+def baseline_vs_latest(params: list[MriParameterSet]) -> list[dict[str, Any]]:
+    """Per lesion and parameter: first (baseline) and latest value, with % change."""
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for p in sorted(params, key=lambda p: (p.roi.acquired_on, p.pk)):
+        if p.status != "done":
+            continue
+        for field, value in p.values().items():
+            key = (p.roi.lesion.label, field)
+            row = rows.setdefault(
+                key,
+                {
+                    "lesion": p.roi.lesion,
+                    "label": PARAMETER_LABELS[field],
+                    "baseline": (p.roi.acquired_on, value),
+                },
+            )
+            row["latest"] = (p.roi.acquired_on, value)
+    out = []
+    for row in rows.values():
+        (d0, v0), (d1, v1) = row["baseline"], row["latest"]
+        row["change_pct"] = 100.0 * (v1 - v0) / v0 if d1 != d0 and v0 else None
+        out.append(row)
+    return sorted(out, key=lambda r: (r["lesion"].label, r["label"]))
+
+
 def participant_parameters(participant: Participant) -> dict[str, Any]:
     params = list(
         MriParameterSet.objects.filter(participant=participant, voided=False).select_related(
@@ -189,7 +214,12 @@ def participant_parameters(participant: Participant) -> dict[str, Any]:
         )
     )
     masks = list(participant.mask_analyses.filter(voided=False).select_related("lesion"))
-    return {"parameter_sets": params, "parameter_columns": _present_columns(params), "masks": masks}
+    return {
+        "parameter_sets": params,
+        "parameter_columns": _present_columns(params),
+        "masks": masks,
+        "comparison": baseline_vs_latest(params),
+    }
 
 
 def parameter_series(participant: Participant, field: str) -> dict[str, list[tuple[Any, float]]]:

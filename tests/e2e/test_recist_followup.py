@@ -54,3 +54,42 @@ def test_radiologist_records_a_follow_up_and_sees_pd_and_iupd(
         "document.querySelector('img.plot').complete && document.querySelector('img.plot').naturalWidth > 0"
     )
     screenshot("recist-followup-participant")
+
+
+def test_lesion_and_parameter_pages_render_for_a_monitor(
+    page, login, screenshot, radiologist, monitor, participant
+):
+    """Read-only view of the lesion page and the MRI parameter tables and plots."""
+    from lesions import services
+    from tests.factories import ctx_for
+
+    t1 = lesion(radiologist, participant, "T1", "liver")
+    assess(radiologist, participant, day(0), {t1: 42})
+    assess(radiologist, participant, day(56), {t1: 27})
+    for n, (ktrans, d) in enumerate(((0.24, 0.0010), (0.15, 0.0013))):
+        services.parameters_enter(
+            ctx=ctx_for(radiologist),
+            lesion=t1,
+            acquired_on=day(56 * n - 7),
+            kind="dce",
+            model="extended_tofts",
+            values={"ktrans_per_min": ktrans, "ve": 0.35, "vp": 0.04},
+        )
+        services.parameters_enter(
+            ctx=ctx_for(radiologist),
+            lesion=t1,
+            acquired_on=day(56 * n - 7),
+            kind="ivim",
+            values={"ivim_d_mm2_s": d, "ivim_f": 0.1},
+        )
+    login(monitor)
+    page.goto(f"/lesions/lesion/{t1.pk}/")
+    assert "27.0 mm" in page.inner_text("#diameters")
+    assert "Edit" not in page.inner_text("main")
+    screenshot("lesion-page")
+    page.goto(f"/lesions/participants/{participant.pk}/mri/")
+    assert "-37.5 %" in page.inner_text("#comparison")  # Ktrans 0.24 -> 0.15
+    page.wait_for_function(
+        "[...document.querySelectorAll('img.plot')].every(i => i.complete && i.naturalWidth > 0)"
+    )
+    screenshot("mri-parameters")

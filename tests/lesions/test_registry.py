@@ -192,3 +192,28 @@ def test_invalid_engine_input_is_stored_as_a_readable_error(radiologist, partici
     assess(radiologist, participant, day(0), {t1: 25})
     a.refresh_from_db()
     assert a.engine_error == "" and a.sum_mm == 25.0
+
+
+def test_role_change_is_audited_and_recomputes(radiologist, participant, client_for):
+    t1, t2, _, _, fu2 = _pr_then_pd(radiologist, participant)
+    c = client_for(radiologist)
+    r = c.post(f"/lesions/lesion/{t2.pk}/edit/", {"label": "T2", "organ": "lung", "role": "non_target"})
+    assert r.status_code == 400  # a reason is required
+    r = c.post(
+        f"/lesions/lesion/{t2.pk}/edit/",
+        {"label": "T2", "organ": "lung", "role": "non_target", "reason": "central review: not measurable"},
+    )
+    assert r.status_code == 302
+    fu2.refresh_from_db()
+    # T1 alone: baseline 50, nadir 30, now 40 -> +33 % and +10 mm: still PD; T2 now a present non-target
+    assert (fu2.sum_mm, fu2.nadir_mm, fu2.recist_response, fu2.non_target_response) == (
+        40.0,
+        30.0,
+        "PD",
+        "NON_CR_NON_PD",
+    )
+    entry = AuditEntry.objects.filter(model="lesion", object_id=str(t2.pk), action="update").get()
+    assert (
+        entry.changes == {"role": ["target", "non_target"]}
+        and entry.reason == "central review: not measurable"
+    )
