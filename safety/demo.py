@@ -105,9 +105,11 @@ def build_demo(participants: list[Any], users: dict[str, Any], rng: random.Rando
             and i % 3 == 0
             and AdverseEvent.objects.filter(participant=participant).exists()
         ):
-            # The demo has no passwords to re-enter: the signature is recorded as the investigator directly.
-            services.record_signature(
+            from trial.demo import DEMO_PASSWORD
+
+            services.aes_sign(
                 ctx=AuditContext.system(source="import", user=investigator),
                 participant=participant,
+                password=DEMO_PASSWORD,
                 meaning=SignatureMeaning.COMPLETE,
             )

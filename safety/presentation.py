@@ -234,7 +234,7 @@ def max_grade_plot_png(*, user: Any, filters: dict[str, str]) -> bytes:
     ctx = tables_context(user=user, filters=filters)
     data = plot_data(ctx)
     socs = list(reversed(list(data)))
-    fig, ax = plt.subplots(figsize=(9, 1.2 + 0.38 * max(len(socs), 1)), dpi=100)
+    fig, ax = plt.subplots(figsize=(9, 1.9 + 0.38 * max(len(socs), 1)), dpi=100)
     left = [0] * len(socs)
     for g in incidence.GRADES:
         values = [data[s][g] for s in socs]
@@ -245,7 +245,7 @@ def max_grade_plot_png(*, user: Any, filters: dict[str, str]) -> bytes:
     ax.xaxis.get_major_locator().set_params(integer=True)
     if not socs:
         ax.text(0.5, 0.5, "No adverse events", transform=ax.transAxes, ha="center")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=5, fontsize=8, frameon=False)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
