@@ -35,7 +35,14 @@ def _post_only(request: HttpRequest) -> HttpResponse | None:
     return None if request.method == "POST" else HttpResponseNotAllowed(["POST"])
 
 
+def _read_only(request: HttpRequest) -> HttpResponse | None:
+    """Read pages answer 405 to writes (after scoping, so another site still sees 404)."""
+    return None if request.method in ("GET", "HEAD") else HttpResponseNotAllowed(["GET", "HEAD"])
+
+
 def worklist(request: HttpRequest) -> HttpResponse:
+    if (refused := _read_only(request)) is not None:
+        return refused
     services.scans_ensure_for_participants(participant_list(user=request.user))
     return render(request, "imaging/worklist.html", {"rows": selectors.worklist(user=request.user)})
 
@@ -58,6 +65,8 @@ def _scan_context(request: HttpRequest, scan) -> dict:
 
 def scan_detail(request: HttpRequest, scan_pk: int) -> HttpResponse:
     scan = selectors.scan_get(user=request.user, pk=scan_pk)
+    if (refused := _read_only(request)) is not None:
+        return refused
     ctx = _scan_context(request, scan)
     ctx["sphere_form"] = SphereVoiForm(participant=scan.participant)
     ctx["file_form"] = FileVoiForm(participant=scan.participant)
@@ -68,6 +77,8 @@ def scan_detail(request: HttpRequest, scan_pk: int) -> HttpResponse:
 def scan_state(request: HttpRequest, scan_pk: int) -> HttpResponse:
     """htmx fragment polled while the worker runs."""
     scan = selectors.scan_get(user=request.user, pk=scan_pk)
+    if (refused := _read_only(request)) is not None:
+        return refused
     ctx = _scan_context(request, scan)
     response = render(request, "imaging/_upload_state.html", ctx)
     if not ctx["polling"] and request.headers.get("HX-Request"):
@@ -77,6 +88,8 @@ def scan_state(request: HttpRequest, scan_pk: int) -> HttpResponse:
 
 def scan_mip(request: HttpRequest, scan_pk: int) -> HttpResponse:
     scan = selectors.scan_get(user=request.user, pk=scan_pk)
+    if (refused := _read_only(request)) is not None:
+        return refused
     upload = selectors.latest_upload(scan)
     if upload is None or not upload.mip_path or not default_storage.exists(upload.mip_path):
         raise Http404("No MIP yet.")
@@ -279,6 +292,8 @@ def finding_acknowledge(request: HttpRequest, scan_pk: int, finding_pk: int) -> 
 
 def distribution(request: HttpRequest, participant_pk: int) -> HttpResponse:
     participant = participant_get(user=request.user, pk=participant_pk)
+    if (refused := _read_only(request)) is not None:
+        return refused
     services.scans_ensure_for_participant(participant)
     rows = selectors.distribution_rows(participant)
     return render(
@@ -294,12 +309,16 @@ def distribution(request: HttpRequest, participant_pk: int) -> HttpResponse:
 
 def distribution_plot(request: HttpRequest, participant_pk: int) -> HttpResponse:
     participant = participant_get(user=request.user, pk=participant_pk)
+    if (refused := _read_only(request)) is not None:
+        return refused
     png = plots.distribution_png(selectors.distribution_rows(participant), participant.study_id)
     return HttpResponse(png, content_type="image/png")
 
 
 def distribution_csv(request: HttpRequest, participant_pk: int) -> HttpResponse:
     participant = participant_get(user=request.user, pk=participant_pk)
+    if (refused := _read_only(request)) is not None:
+        return refused
     response = HttpResponse(content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="{participant.study_id}-pet-distribution.csv"'
     writer = csv.writer(response)
