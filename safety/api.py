@@ -7,6 +7,7 @@ Input serializers only parse types; every rule is applied by the same services a
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -164,6 +165,7 @@ class AdverseEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         ser.is_valid(raise_exception=True)
         return dict(ser.validated_data)
 
+    @extend_schema(request=AdverseEventInputSerializer, responses={201: AdverseEventSerializer})
     def create(self, request, *args, **kwargs):
         if not access.sites_where(request.user, "adverse_events").exists():
             raise PermissionDenied("Your roles do not allow recording adverse events.")
@@ -179,6 +181,7 @@ class AdverseEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
             raise as_drf_error(exc) from exc
         return Response(AdverseEventSerializer(ae).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=AdverseEventInputSerializer, responses={200: AdverseEventSerializer})
     def update(self, request, *args, **kwargs):
         ae = self.get_object()
         data = self._input(partial=True)
@@ -191,9 +194,11 @@ class AdverseEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         ae.refresh_from_db()
         return Response(AdverseEventSerializer(ae).data)
 
+    @extend_schema(request=AdverseEventInputSerializer, responses={200: AdverseEventSerializer})
     def partial_update(self, request, *args, **kwargs):
         return self.update(request, *args, **kwargs)
 
+    @extend_schema(request=AdverseEventInputSerializer, responses={201: AdverseEventSerializer})
     @action(detail=True, methods=["post"], url_path="change-grade")
     def change_grade(self, request, pk=None):
         """Record a change of grade: closes this record and returns the new, linked record."""

@@ -115,7 +115,13 @@ def ae_edit(request: HttpRequest, ae_pk: int) -> HttpResponse:
             messages.success(request, f"{ae.display_term} updated.")
             return redirect("safety:participant_aes", participant_pk=ae.participant_id)
     return _render_form(
-        request, form, ae.participant, f"Edit AE {ae.pk} — {ae.participant.study_id}", ae=ae, lock_term=True
+        request,
+        form,
+        ae.participant,
+        f"Edit AE {ae.pk} — {ae.participant.study_id}",
+        ae=ae,
+        lock_term=True,
+        lock_grade=True,
     )
 
 

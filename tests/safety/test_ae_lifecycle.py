@@ -36,6 +36,8 @@ def test_the_edit_form_requires_a_reason(client, coordinator, make_ae):
     ae = make_ae("Fatigue")
     client.force_login(coordinator)
     data = form_data({**services.current_values(ae), "description": "changed"})
+    page = client.get(f"/safety/aes/{ae.pk}/edit/").content.decode()
+    assert 'name="grade" value="1"' in page and 'name="grade" value="2"' not in page  # grade is locked here
     response = client.post(f"/safety/aes/{ae.pk}/edit/", data)
     assert response.status_code == 400 and "reason" in response.context["form"].errors
     response = client.post(f"/safety/aes/{ae.pk}/edit/", {**data, "reason": "Typo"})
