@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection, models
+from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
 from trial.logging import request_id_var
@@ -54,6 +55,8 @@ def serialise_value(value: Any) -> Any:
     """JSON-safe form of a field value for the audit trail."""
     if isinstance(value, models.Model):
         return value.pk
+    if isinstance(value, FieldFile):
+        return value.name or None
     if isinstance(value, dt.datetime):
         return value.astimezone(dt.UTC).isoformat() if timezone.is_aware(value) else value.isoformat()
     if isinstance(value, dt.date):

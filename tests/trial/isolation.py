@@ -13,7 +13,8 @@ KWARG_BUILDERS = {
 PATTERN_BUILDERS = {
     "record_void": lambda participant, user: {
         "app_label": "trial", "model_name": "tracerdose",
-        "object_pk": factories.record_tracer_dose(user, participant).pk,
+        "object_pk": (participant.tracer_doses.filter(visit__code="BL_TRACER").first()
+                      or factories.record_tracer_dose(user, participant)).pk,
     },
 }
 
