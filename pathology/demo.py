@@ -15,6 +15,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import FieldError
+from django.db.models import Q
 from django.utils import timezone
 
 from lesions.models import Lesion
@@ -51,8 +53,23 @@ def _second_pathologist(users: dict[str, Any]) -> Any | None:
 
 
 def _lesion(participant: Any) -> Lesion | None:
+    """The lesion to biopsy: an imaged target lesion (PET VOI, then MRI ROI), else a non-nodal target, else any."""
     qs = Lesion.objects.filter(participant=participant, voided=False).order_by("label")
-    return qs.filter(role="target").first() or qs.first()
+    choices = [
+        Q(role="target", pet_vois__voided=False),
+        Q(role="target", mri_rois__voided=False),
+        Q(role="target", nodal=False),
+        Q(role="target"),
+        Q(),
+    ]
+    for condition in choices:
+        try:
+            lesion = qs.filter(condition).distinct().first()
+        except FieldError:  # the imaging or MRI link is not installed
+            continue
+        if lesion is not None:
+            return lesion
+    return None
 
 
 def _suv_max(biopsy: Biopsy) -> float | None:
