@@ -481,6 +481,26 @@ def _user(ctx: AuditContext) -> Any:
     return ctx.user if getattr(ctx.user, "is_authenticated", False) else None
 
 
+def enqueue_after_commit(upload_id: int) -> None:
+    """Queue processing once per upload per transaction (several VOIs added together -> one run)."""
+    from django.db import connection
+
+    pending = [
+        getattr(func, "pet_upload_id", None)
+        for _sids, func, *_rest in connection.run_on_commit
+        if not getattr(func, "done", False)
+    ]
+    if upload_id in pending:
+        return
+
+    def run() -> None:
+        run.done = True  # type: ignore[attr-defined]
+        _enqueue(upload_id)
+
+    run.pet_upload_id = upload_id  # type: ignore[attr-defined]
+    transaction.on_commit(run)
+
+
 def _enqueue(upload_id: int) -> None:
     from imaging.tasks import process_series_upload
 
@@ -506,6 +526,22 @@ def finding_acknowledge(*, ctx: AuditContext, finding: Finding, note: str) -> Fi
         reason=f"Finding acknowledged: {note.strip()}",
     )
     return finding
+
+
+def on_upload_void(*, ctx: AuditContext, instance: SeriesUpload) -> None:
+    """Voiding an upload (e.g. a blocked or wrong series) frees the scan for a new upload; restoring re-links it."""
+    scan = Scan.objects.select_for_update().get(pk=instance.scan_id)
+    live = scan.uploads.filter(voided=False).order_by("-created_at", "-id").first()
+    if live is None:
+        status = ScanStatus.ACQUIRED
+    elif live.state == UploadState.BLOCKED:
+        status = ScanStatus.REJECTED
+    else:
+        status = ScanStatus.ANALYSED if live.state == UploadState.DONE else ScanStatus.UPLOADED
+    if status != scan.status:
+        audited_update(
+            scan, ctx=ctx, data={"status": status}, reason=f"Upload #{instance.pk} voided or restored"
+        )
 
 
 # ---------------------------------------------------------------- VOIs
@@ -555,7 +591,7 @@ def _create_voi(
         ),
         ctx=ctx,
     )
-    transaction.on_commit(lambda: _enqueue(upload.pk))
+    enqueue_after_commit(upload.pk)
     return voi
 
 

@@ -338,3 +338,28 @@ def test_other_sites_get_404_and_read_only_roles_403_on_every_pet_url(
             assert client.post(url, {"reason": "x"}).status_code in (403, 405), url
         assert client.post(f"/api/v1/pet-scans/{scan_pk}/upload/", {}).status_code == 403
     assert SeriesUpload.objects.count() == 1
+
+
+def test_voiding_a_blocked_upload_frees_the_scan_for_a_new_upload(
+    client, pet_web_trial, pet_web_series, investigator, tmp_path
+):
+    from imaging.suv import ZR89_HALF_LIFE_S
+
+    _info, directory = pet_web_series(half_life_s=ZR89_HALF_LIFE_S * 1.02)
+    client.force_login(pet_web_trial.radiologist)
+    url = reverse("imaging:scan_upload", kwargs={"scan_pk": pet_web_trial.scan.pk})
+    assert client.post(url, {"files": _files(directory)}).status_code == 302
+    blocked = SeriesUpload.objects.get()
+    assert blocked.state == UploadState.BLOCKED
+    again = client.post(url, {"files": _files(directory)}, HTTP_ACCEPT="application/json")
+    assert again.status_code == 400 and "already uploaded" in again.json()["errors"]["files"][0]
+    client.force_login(investigator)
+    void = reverse(
+        "record_void", kwargs={"app_label": "imaging", "model_name": "seriesupload", "object_pk": blocked.pk}
+    )
+    assert client.post(void, {"reason": "wrong radionuclide in the header; scanner fixed"}).status_code == 302
+    pet_web_trial.scan.refresh_from_db()
+    assert pet_web_trial.scan.status == ScanStatus.ACQUIRED
+    client.force_login(pet_web_trial.radiologist)
+    assert client.post(url, {"files": _files(directory)}).status_code == 302
+    assert SeriesUpload.objects.filter(voided=False).count() == 1
