@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pydicom
+from django.db import transaction
 
 from imaging import services
 from imaging.models import Modality, Scan
@@ -115,6 +116,7 @@ def _candidates(participants: list[Any]) -> list[Any]:
     return nl + other
 
 
+@transaction.atomic
 def _add_vois(ctx: AuditContext, scan: Scan, rng: random.Random) -> None:
     lesions = list(scan.participant.lesions.filter(voided=False).order_by("label")[:3])
     for organ, (centre, radius) in ORGANS.items():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from django.urls import reverse
 
 from imaging import selectors, services
@@ -52,4 +51,4 @@ def timeline_items(participant) -> list[dict[str, Any]]:
 def on_voi_void(*, ctx, instance) -> None:
     """Voiding or restoring a VOI recomputes the scan's results (voided VOIs are left out)."""
     upload_id = instance.upload_id
-    transaction.on_commit(lambda: services._enqueue(upload_id))
+    services.enqueue_after_commit(upload_id)
