@@ -44,6 +44,7 @@ def horizon() -> int:
     if connection.vendor != "postgresql":
         return 1  # SQLite demo: one writer at a time, no txid (treated as 0); id order is commit order
     with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")  # pg_stat_activity is cached per transaction
         cursor.execute(HORIZON_SQL)
         return int(cursor.fetchone()[0])
 
