@@ -176,11 +176,13 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {"request_id": {"()": "trial.logging.RequestIdFilter"}},
     "formatters": {"kv": {"()": "trial.logging.KeyValueFormatter"}},
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "kv", "filters": ["request_id"]}
-    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "kv", "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 LOGIN_URL_PATH = "/accounts/login/"
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_DEFAULT_QUEUE", "celery")
+# Static files are served from the finders too, so tests and the demo need no collectstatic step.
+WHITENOISE_USE_FINDERS = True
+# Scan-to-biopsy matching: same period, nearest date, within this many days.
+PATHOLOGY_SCAN_MATCH_WINDOW_DAYS = env_int("PATHOLOGY_SCAN_MATCH_WINDOW_DAYS", 21)

@@ -17,7 +17,9 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 def _reference_data(request):
     """Migration-loaded reference data is flushed by transactional tests; put it back where a test uses the DB."""
     if request.node.get_closest_marker("django_db") or {"db", "transactional_db"} & set(request.fixturenames):
-        request.getfixturevalue("db" if "transactional_db" not in request.fixturenames else "transactional_db")
+        request.getfixturevalue(
+            "db" if "transactional_db" not in request.fixturenames else "transactional_db"
+        )
         from trial.reference_data import ensure_loaded
 
         ensure_loaded()

@@ -16,11 +16,17 @@ from trial.models import AuditSource, Membership, Participant, Site, Visit
 PASSWORD = "correct-horse-battery-9"
 
 
-def make_site(code: str = "NL01", name: str = "Amsterdam UMC", country: str = "NL",
-              time_zone: str = "Europe/Amsterdam") -> Site:
+def make_site(
+    code: str = "NL01", name: str = "Amsterdam UMC", country: str = "NL", time_zone: str = "Europe/Amsterdam"
+) -> Site:
     site, _ = Site.objects.get_or_create(
-        code=code, defaults={"name": name, "country": country, "time_zone": time_zone,
-                             "investigator_email": f"pi.{code.lower()}@example.org"}
+        code=code,
+        defaults={
+            "name": name,
+            "country": country,
+            "time_zone": time_zone,
+            "investigator_email": f"pi.{code.lower()}@example.org",
+        },
     )
     return site
 
@@ -30,8 +36,11 @@ def make_user(username: str, *roles: tuple[Site, str], first_name: str = "", las
     user = user_model.objects.filter(username=username).first()
     if user is None:
         user = user_model.objects.create_user(
-            username=username, password=PASSWORD, email=f"{username}@example.org",
-            first_name=first_name or username.capitalize(), last_name=last_name or "Tester",
+            username=username,
+            password=PASSWORD,
+            email=f"{username}@example.org",
+            first_name=first_name or username.capitalize(),
+            last_name=last_name or "Tester",
         )
     for site, role in roles:
         Membership.objects.get_or_create(user=user, site=site, role=role)
@@ -47,16 +56,33 @@ def all_yes_answers() -> dict[int, bool]:
     return {c.pk: c.kind == "inclusion" for c in pv.criteria.all()}
 
 
-def enrol(user: Any, site: Site, *, treatment_start: dt.date | None = None, drug: str = "nivolumab",
-          tumour_type: str = "Melanoma", weight_kg: str = "72.5", sex: str = "F",
-          consent_date: dt.date | None = None, enrolment_date: dt.date | None = None) -> Participant:
+def enrol(
+    user: Any,
+    site: Site,
+    *,
+    treatment_start: dt.date | None = None,
+    drug: str = "nivolumab",
+    tumour_type: str = "Melanoma",
+    weight_kg: str = "72.5",
+    sex: str = "F",
+    consent_date: dt.date | None = None,
+    enrolment_date: dt.date | None = None,
+) -> Participant:
     today = timezone.localdate()
     enrolment_date = enrolment_date or today - dt.timedelta(days=30)
     return services.participant_enrol(
-        ctx=ctx_for(user), site=site, year_of_birth=1961, sex=sex, height_cm=Decimal("171.0"),
-        weight_kg=Decimal(weight_kg), tumour_type=tumour_type, planned_anti_pd1=drug,
-        answers=all_yes_answers(), consent_date=consent_date or enrolment_date - dt.timedelta(days=2),
-        consent_version="ICF v1.0", enrolment_date=enrolment_date,
+        ctx=ctx_for(user),
+        site=site,
+        year_of_birth=1961,
+        sex=sex,
+        height_cm=Decimal("171.0"),
+        weight_kg=Decimal(weight_kg),
+        tumour_type=tumour_type,
+        planned_anti_pd1=drug,
+        answers=all_yes_answers(),
+        consent_date=consent_date or enrolment_date - dt.timedelta(days=2),
+        consent_version="ICF v1.0",
+        enrolment_date=enrolment_date,
         treatment_start_date=treatment_start or enrolment_date + dt.timedelta(days=21),
     )
 
@@ -65,12 +91,23 @@ def visit(participant: Participant, code: str) -> Visit:
     return participant.visits.get(code=code)
 
 
-def record_tracer_dose(user: Any, participant: Participant, *, code: str = "BL_TRACER",
-                       when: dt.datetime | None = None, mbq: str = "37.0") -> Any:
+def record_tracer_dose(
+    user: Any,
+    participant: Participant,
+    *,
+    code: str = "BL_TRACER",
+    when: dt.datetime | None = None,
+    mbq: str = "37.0",
+) -> Any:
     v = visit(participant, code)
     when = when or dt.datetime.combine(v.planned_date, dt.time(9, 30), tzinfo=dt.UTC)
     return services.tracer_dose_record(
-        ctx=ctx_for(user), participant=participant, visit=v, administered_at=when,
-        activity_before_mbq=Decimal(mbq), residual_mbq=Decimal("0.5"), mass_dose_mg=Decimal("10.0"),
+        ctx=ctx_for(user),
+        participant=participant,
+        visit=v,
+        administered_at=when,
+        activity_before_mbq=Decimal(mbq),
+        residual_mbq=Decimal("0.5"),
+        mass_dose_mg=Decimal("10.0"),
         batch="ZR-2026-001",
     )

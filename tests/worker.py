@@ -32,16 +32,45 @@ def running_worker(extra_env: dict[str, str] | None = None) -> Iterator[subproce
     db = settings.DATABASES["default"]
     db_url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{connection.settings_dict['NAME']}"
     redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
-    env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": redis_url, "CELERY_DEFAULT_QUEUE": queue,
-           "MEDIA_ROOT": str(settings.MEDIA_ROOT), **(extra_env or {})}
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "REDIS_URL": redis_url,
+        "CELERY_DEFAULT_QUEUE": queue,
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        **(extra_env or {}),
+    }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--concurrency=1",
-         "-Q", queue, "--loglevel=INFO", "--without-heartbeat", "--without-gossip", "--without-mingle",
-         "-n", f"{queue}@%h"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool=solo",
+            "--concurrency=1",
+            "-Q",
+            queue,
+            "--loglevel=INFO",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            f"{queue}@%h",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
-    previous = (celery_app.conf.task_always_eager, celery_app.conf.task_default_queue,
-                celery_app.conf.broker_url, celery_app.conf.result_backend)
+    previous = (
+        celery_app.conf.task_always_eager,
+        celery_app.conf.task_default_queue,
+        celery_app.conf.broker_url,
+        celery_app.conf.result_backend,
+    )
     celery_app.conf.task_always_eager = False
     celery_app.conf.task_default_queue = queue
     celery_app.conf.broker_url = redis_url
@@ -50,8 +79,12 @@ def running_worker(extra_env: dict[str, str] | None = None) -> Iterator[subproce
         _wait_until_ready(queue)
         yield proc
     finally:
-        (celery_app.conf.task_always_eager, celery_app.conf.task_default_queue,
-         celery_app.conf.broker_url, celery_app.conf.result_backend) = previous
+        (
+            celery_app.conf.task_always_eager,
+            celery_app.conf.task_default_queue,
+            celery_app.conf.broker_url,
+            celery_app.conf.result_backend,
+        ) = previous
         proc.terminate()
         try:
             proc.wait(timeout=20)

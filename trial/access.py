@@ -79,7 +79,9 @@ def can(user: Any, capability: str, site: Site | int) -> bool:
 def require(user: Any, capability: str, site: Site | int) -> None:
     """Raise PermissionDenied (403) unless the user holds a role with this capability at the site."""
     if not can(user, capability, site):
-        raise PermissionDenied(f"Your role at this site does not allow this ({capability.replace('_', ' ')}).")
+        raise PermissionDenied(
+            f"Your role at this site does not allow this ({capability.replace('_', ' ')})."
+        )
 
 
 def sites_where(user: Any, capability: str) -> QuerySet[Site]:

@@ -23,8 +23,12 @@ class AuditedAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         after = snapshot(obj)
         diff = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
-        membership_audit(ctx=AuditContext.from_request(request, source=AuditSource.ADMIN), membership=obj,
-                         action="changed in admin" if change else "created in admin", changes=diff)
+        membership_audit(
+            ctx=AuditContext.from_request(request, source=AuditSource.ADMIN),
+            membership=obj,
+            action="changed in admin" if change else "created in admin",
+            changes=diff,
+        )
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -54,7 +58,16 @@ class EligibilityCriterionAdmin(AuditedAdmin):
 
 @admin.register(VisitDefinition)
 class VisitDefinitionAdmin(AuditedAdmin):
-    list_display = ["protocol_version", "order", "code", "name", "anchor", "day", "window_before", "window_after"]
+    list_display = [
+        "protocol_version",
+        "order",
+        "code",
+        "name",
+        "anchor",
+        "day",
+        "window_before",
+        "window_after",
+    ]
 
 
 @admin.register(AuditEntry)

@@ -26,9 +26,23 @@ class ParticipantSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Participant
-        fields = ["id", "study_id", "site", "year_of_birth", "sex", "height_cm", "weight_kg", "tumour_type",
-                  "planned_anti_pd1", "status", "status_date", "status_history", "voided", "created_at",
-                  "updated_at"]
+        fields = [
+            "id",
+            "study_id",
+            "site",
+            "year_of_birth",
+            "sex",
+            "height_cm",
+            "weight_kg",
+            "tumour_type",
+            "planned_anti_pd1",
+            "status",
+            "status_date",
+            "status_history",
+            "voided",
+            "created_at",
+            "updated_at",
+        ]
 
 
 class VisitSerializer(serializers.ModelSerializer):
@@ -36,8 +50,22 @@ class VisitSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Visit
-        fields = ["id", "participant", "code", "name", "kind", "planned_date", "window_before", "window_after",
-                  "actual_date", "status", "out_of_window", "out_of_window_reason", "voided", "updated_at"]
+        fields = [
+            "id",
+            "participant",
+            "code",
+            "name",
+            "kind",
+            "planned_date",
+            "window_before",
+            "window_after",
+            "actual_date",
+            "status",
+            "out_of_window",
+            "out_of_window_reason",
+            "voided",
+            "updated_at",
+        ]
 
 
 class TracerDoseSerializer(serializers.ModelSerializer):
@@ -46,8 +74,19 @@ class TracerDoseSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = TracerDose
-        fields = ["id", "participant", "visit", "administered_at", "activity_before_mbq", "residual_mbq",
-                  "net_injected_mbq", "mass_dose_mg", "batch", "voided", "updated_at"]
+        fields = [
+            "id",
+            "participant",
+            "visit",
+            "administered_at",
+            "activity_before_mbq",
+            "residual_mbq",
+            "net_injected_mbq",
+            "mass_dose_mg",
+            "batch",
+            "voided",
+            "updated_at",
+        ]
 
 
 class AntiPD1DoseSerializer(serializers.ModelSerializer):
@@ -70,7 +109,8 @@ class ParticipantViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return selectors.participant_list(
-            user=self.request.user, filters={"include_voided": "1", "site": self.request.query_params.get("site", "")}
+            user=self.request.user,
+            filters={"include_voided": "1", "site": self.request.query_params.get("site", "")},
         ).prefetch_related("status_history")
 
 

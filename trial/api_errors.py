@@ -8,6 +8,8 @@ from rest_framework import serializers
 
 def as_drf_error(exc: ValidationError) -> serializers.ValidationError:
     if hasattr(exc, "error_dict"):
-        detail = {("non_field_errors" if k == NON_FIELD_ERRORS else k): v for k, v in exc.message_dict.items()}
+        detail = {
+            ("non_field_errors" if k == NON_FIELD_ERRORS else k): v for k, v in exc.message_dict.items()
+        }
         return serializers.ValidationError(detail)
     return serializers.ValidationError({"non_field_errors": exc.messages})

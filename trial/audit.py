@@ -178,7 +178,11 @@ def audited_restore(instance: models.Model, *, ctx: AuditContext, reason: str) -
     instance.void_reason = ""
     instance.save(update_fields=["voided", "voided_at", "void_reason", "updated_at"])
     write_entry(
-        instance, ctx=ctx, action=AuditAction.RESTORE, changes={"voided": [True, False]}, reason=reason.strip()
+        instance,
+        ctx=ctx,
+        action=AuditAction.RESTORE,
+        changes={"voided": [True, False]},
+        reason=reason.strip(),
     )
 
 

@@ -26,8 +26,14 @@ SITES = [
     ("BE01", "UZ Leuven", "BE", "Europe/Brussels"),
 ]
 SITE_ROLES = [Role.SITE_COORDINATOR, Role.INVESTIGATOR, Role.RADIOLOGIST, Role.PATHOLOGIST]
-TUMOURS = ["Melanoma", "Non-small cell lung cancer", "Renal cell carcinoma", "Head and neck squamous cell carcinoma",
-           "Urothelial carcinoma", "Colorectal cancer (MSI-high)"]
+TUMOURS = [
+    "Melanoma",
+    "Non-small cell lung cancer",
+    "Renal cell carcinoma",
+    "Head and neck squamous cell carcinoma",
+    "Urothelial carcinoma",
+    "Colorectal cancer (MSI-high)",
+]
 PARTICIPANTS_PER_SITE = 8
 FIRST_NAMES = {"coordinator": "Carla", "investigator": "Ivan", "radiologist": "Rita", "pathologist": "Paula"}
 
@@ -38,16 +44,26 @@ def make_users() -> dict[str, Any]:
 
     def user(username: str, first: str, last: str) -> Any:
         u, created = user_model.objects.get_or_create(
-            username=username, defaults={"first_name": first, "last_name": last, "email": f"{username}@demo.example"}
+            username=username,
+            defaults={"first_name": first, "last_name": last, "email": f"{username}@demo.example"},
         )
         if created:
             u.set_password(DEMO_PASSWORD)
             u.save()
         return u
 
-    sites = {code: Site.objects.get_or_create(code=code, defaults={
-        "name": name, "country": country, "time_zone": tz, "investigator_email": f"pi.{code.lower()}@demo.example",
-    })[0] for code, name, country, tz in SITES}
+    sites = {
+        code: Site.objects.get_or_create(
+            code=code,
+            defaults={
+                "name": name,
+                "country": country,
+                "time_zone": tz,
+                "investigator_email": f"pi.{code.lower()}@demo.example",
+            },
+        )[0]
+        for code, name, country, tz in SITES
+    }
     for code, site in sites.items():
         for role in SITE_ROLES:
             short = role.value.replace("site_", "")
@@ -93,19 +109,32 @@ def _answers() -> dict[int, bool]:
 def enrol_participant(site: Site, coordinator: Any, index: int, rng: random.Random) -> Participant:
     today = timezone.localdate()
     # Spread enrolment over the last ~14 months so every stage of the trial is represented.
-    enrolment = today - dt.timedelta(days=int(420 * (PARTICIPANTS_PER_SITE - 1 - index) / (PARTICIPANTS_PER_SITE - 1)) + rng.randint(3, 12))
+    enrolment = today - dt.timedelta(
+        days=int(420 * (PARTICIPANTS_PER_SITE - 1 - index) / (PARTICIPANTS_PER_SITE - 1)) + rng.randint(3, 12)
+    )
     sex = rng.choice(["M", "F"])
     height = Decimal(str(rng.randint(158, 192) if sex == "M" else rng.randint(150, 180)))
     weight = Decimal(str(round(rng.uniform(52, 98), 1)))
     return services.participant_enrol(
-        ctx=_ctx(coordinator), site=site, year_of_birth=rng.randint(1945, 1990), sex=sex, height_cm=height,
-        weight_kg=weight, tumour_type=rng.choice(TUMOURS), planned_anti_pd1=rng.choice(["nivolumab", "cetrelimab"]),
-        answers=_answers(), consent_date=enrolment - dt.timedelta(days=rng.randint(1, 10)), consent_version="ICF v1.0",
-        enrolment_date=enrolment, treatment_start_date=enrolment + dt.timedelta(days=21),
+        ctx=_ctx(coordinator),
+        site=site,
+        year_of_birth=rng.randint(1945, 1990),
+        sex=sex,
+        height_cm=height,
+        weight_kg=weight,
+        tumour_type=rng.choice(TUMOURS),
+        planned_anti_pd1=rng.choice(["nivolumab", "cetrelimab"]),
+        answers=_answers(),
+        consent_date=enrolment - dt.timedelta(days=rng.randint(1, 10)),
+        consent_version="ICF v1.0",
+        enrolment_date=enrolment,
+        treatment_start_date=enrolment + dt.timedelta(days=21),
     )
 
 
-def progress_participant(participant: Participant, coordinator: Any, rng: random.Random, withdraw: bool) -> None:
+def progress_participant(
+    participant: Participant, coordinator: Any, rng: random.Random, withdraw: bool
+) -> None:
     """Record what would have happened by today: visits, doses and status changes."""
     ctx = _ctx(coordinator)
     today = timezone.localdate()
@@ -117,45 +146,69 @@ def progress_participant(participant: Participant, coordinator: Any, rng: random
         if visit.planned_date >= today or (withdrawal and visit.planned_date > withdrawal):
             break
         if rng.random() < 0.04 and visit.kind in {"ct", "mri"}:
-            services.visit_record(ctx=ctx, visit=visit, status=VisitStatus.MISSED, actual_date=None,
-                                  reason="Participant unable to attend")
+            services.visit_record(
+                ctx=ctx,
+                visit=visit,
+                status=VisitStatus.MISSED,
+                actual_date=None,
+                reason="Participant unable to attend",
+            )
             continue
-        actual = visit.planned_date + dt.timedelta(days=rng.randint(-min(visit.window_before, 1), min(visit.window_after, 1)))
+        actual = visit.planned_date + dt.timedelta(
+            days=rng.randint(-min(visit.window_before, 1), min(visit.window_after, 1))
+        )
         reason = ""
         if visit.kind == "ct" and rng.random() < 0.15:
             actual = visit.window_end + dt.timedelta(days=2)
             reason = "Scanner maintenance; rescheduled"
         actual = min(actual, today - dt.timedelta(days=1))
-        services.visit_record(ctx=ctx, visit=visit, status=VisitStatus.DONE, actual_date=actual,
-                              out_of_window_reason=reason)
+        services.visit_record(
+            ctx=ctx, visit=visit, status=VisitStatus.DONE, actual_date=actual, out_of_window_reason=reason
+        )
         if visit.kind == "tracer":
             tz = dt.timezone(dt.timedelta(hours=1))
             services.tracer_dose_record(
-                ctx=ctx, participant=participant, visit=visit,
-                administered_at=dt.datetime.combine(actual, dt.time(rng.randint(8, 11), rng.choice([0, 15, 30, 45])), tzinfo=tz),
+                ctx=ctx,
+                participant=participant,
+                visit=visit,
+                administered_at=dt.datetime.combine(
+                    actual, dt.time(rng.randint(8, 11), rng.choice([0, 15, 30, 45])), tzinfo=tz
+                ),
                 activity_before_mbq=Decimal(str(round(rng.uniform(36.5, 38.5), 2))),
-                residual_mbq=Decimal(str(round(rng.uniform(0.3, 1.2), 2))), mass_dose_mg=Decimal("10.000"),
+                residual_mbq=Decimal(str(round(rng.uniform(0.3, 1.2), 2))),
+                mass_dose_mg=Decimal("10.000"),
                 batch=f"ZR{actual:%y%m}-{rng.randint(10, 99)}",
             )
     _anti_pd1_doses(participant, ctx, day1, min(today, withdrawal or today), rng)
     _statuses(participant, ctx, day1, today, withdrawal)
 
 
-def _anti_pd1_doses(participant: Participant, ctx: AuditContext, day1: dt.date, until: dt.date, rng: random.Random) -> None:
+def _anti_pd1_doses(
+    participant: Participant, ctx: AuditContext, day1: dt.date, until: dt.date, rng: random.Random
+) -> None:
     interval = 14 if participant.planned_anti_pd1 == "nivolumab" else 21
     dose = Decimal("240") if participant.planned_anti_pd1 == "nivolumab" else Decimal("240")
     eot = participant.visits.get(code="EOT").planned_date
     day = day1
     while day < min(until, eot):
         when = dt.datetime.combine(day, dt.time(13, rng.choice([0, 30])), tzinfo=dt.UTC)
-        services.anti_pd1_dose_record(ctx=ctx, participant=participant, drug=participant.planned_anti_pd1,
-                                      dose_mg=dose, administered_at=when)
+        services.anti_pd1_dose_record(
+            ctx=ctx,
+            participant=participant,
+            drug=participant.planned_anti_pd1,
+            dose_mg=dose,
+            administered_at=when,
+        )
         day += dt.timedelta(days=interval)
 
 
-def _statuses(participant: Participant, ctx: AuditContext, day1: dt.date, today: dt.date, withdrawal: dt.date | None) -> None:
+def _statuses(
+    participant: Participant, ctx: AuditContext, day1: dt.date, today: dt.date, withdrawal: dt.date | None
+) -> None:
     def move(status: str, date: dt.date, reason: str) -> None:
-        services.participant_change_status(ctx=ctx, participant=participant, to_status=status, date=date, reason=reason)
+        services.participant_change_status(
+            ctx=ctx, participant=participant, to_status=status, date=date, reason=reason
+        )
 
     if day1 >= today:
         return
@@ -168,7 +221,9 @@ def _statuses(participant: Participant, ctx: AuditContext, day1: dt.date, today:
         move(ParticipantStatus.FOLLOW_UP, eot.actual_date, "Treatment discontinuation visit done")
         follow_up = participant.visits.get(code="SAFETY_FU")
         if follow_up.planned_date < today:
-            services.visit_record(ctx=ctx, visit=follow_up, status=VisitStatus.DONE, actual_date=follow_up.planned_date)
+            services.visit_record(
+                ctx=ctx, visit=follow_up, status=VisitStatus.DONE, actual_date=follow_up.planned_date
+            )
             move(ParticipantStatus.COMPLETED, follow_up.planned_date, "Safety follow-up completed")
 
 

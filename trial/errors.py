@@ -10,7 +10,9 @@ def _respond(request: HttpRequest, status: int, title: str, detail: str) -> Http
     rid = getattr(request, "request_id", "")
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": detail, "request_id": rid}, status=status)
-    html = render_to_string("error.html", {"title": title, "detail": detail, "request_id": rid, "status": status})
+    html = render_to_string(
+        "error.html", {"title": title, "detail": detail, "request_id": rid, "status": status}
+    )
     return HttpResponse(html, status=status)
 
 
@@ -28,5 +30,9 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    return _respond(request, 500, "Something went wrong",
-                    "The error has been logged. Quote the request id to the data management team.")
+    return _respond(
+        request,
+        500,
+        "Something went wrong",
+        "The error has been logged. Quote the request id to the data management team.",
+    )

@@ -37,7 +37,7 @@ class SiteLocalDateTimeField(forms.DateTimeField):
             return None
         for fmt in self.input_formats:
             try:
-                naive = dt.datetime.strptime(str(value).strip(), fmt)
+                naive = dt.datetime.strptime(str(value).strip(), fmt)  # noqa: DTZ007 (site zone attached below)
                 break
             except ValueError:
                 continue
@@ -51,7 +51,9 @@ class EnrolmentForm(forms.Form):
     year_of_birth = forms.IntegerField(min_value=1900, max_value=2100)
     sex = forms.ChoiceField(choices=Sex.choices)
     height_cm = forms.DecimalField(min_value=100, max_value=250, decimal_places=1)
-    weight_kg = forms.DecimalField(min_value=25, max_value=300, decimal_places=1, label="Weight at baseline (kg)")
+    weight_kg = forms.DecimalField(
+        min_value=25, max_value=300, decimal_places=1, label="Weight at baseline (kg)"
+    )
     tumour_type = forms.CharField(max_length=100)
     planned_anti_pd1 = forms.ChoiceField(choices=AntiPD1Drug.choices, label="Planned anti-PD-1")
     consent_date = forms.DateField(widget=DateInput)
@@ -80,8 +82,9 @@ class EnrolmentForm(forms.Form):
 class VisitRecordForm(forms.Form):
     status = forms.ChoiceField(choices=VisitStatus.choices)
     actual_date = forms.DateField(widget=DateInput, required=False)
-    out_of_window_reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False,
-                                           label="Explanation if outside the window")
+    out_of_window_reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Explanation if outside the window"
+    )
     reason = forms.CharField(required=False, label="Reason for change (required when editing)")
 
 
@@ -94,10 +97,16 @@ class StatusChangeForm(forms.Form):
 class TracerDoseForm(forms.Form):
     visit = forms.ModelChoiceField(queryset=Visit.objects.none())
     administered_at = SiteLocalDateTimeField(label="Injection date-time (site local time)")
-    activity_before_mbq = forms.DecimalField(min_value=0, max_digits=7, decimal_places=2,
-                                             label="Activity before injection (MBq)")
-    residual_mbq = forms.DecimalField(min_value=0, max_digits=7, decimal_places=2, initial=0,
-                                      label="Residual activity after injection (MBq)")
+    activity_before_mbq = forms.DecimalField(
+        min_value=0, max_digits=7, decimal_places=2, label="Activity before injection (MBq)"
+    )
+    residual_mbq = forms.DecimalField(
+        min_value=0,
+        max_digits=7,
+        decimal_places=2,
+        initial=0,
+        label="Residual activity after injection (MBq)",
+    )
     mass_dose_mg = forms.DecimalField(min_value=0, max_digits=7, decimal_places=3, label="Mass dose (mg)")
     batch = forms.CharField(max_length=40)
 

@@ -18,7 +18,7 @@ class KeyValueFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         message = record.getMessage().replace('"', "'")
         line = (
-            f'ts={self.formatTime(record, "%Y-%m-%dT%H:%M:%S")}Z level={record.levelname} '
+            f"ts={self.formatTime(record, '%Y-%m-%dT%H:%M:%S')}Z level={record.levelname} "
             f'logger={record.name} request_id={getattr(record, "request_id", "-")} msg="{message}"'
         )
         extra = getattr(record, "kv", None)

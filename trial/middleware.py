@@ -23,7 +23,9 @@ class RequestIdMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get("X-Request-ID", "")
-        rid = incoming if incoming and len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex[:16]
+        rid = (
+            incoming if incoming and len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex[:16]
+        )
         request.request_id = rid
         token = request_id_var.set(rid)
         try:
@@ -34,8 +36,15 @@ class RequestIdMiddleware:
         user = getattr(request, "user", None)
         logger.info(
             "request",
-            extra={"kv": {"method": request.method, "path": request.path, "status": response.status_code,
-                          "user": getattr(user, "username", "-") or "-", "rid": rid}},
+            extra={
+                "kv": {
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "user": getattr(user, "username", "-") or "-",
+                    "rid": rid,
+                }
+            },
         )
         return response
 
@@ -48,10 +57,6 @@ class LoginRequiredEverywhereMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         path = request.path
-        if (
-            request.user.is_authenticated
-            or path.startswith(PUBLIC_PREFIXES)
-            or path.startswith("/api/")
-        ):
+        if request.user.is_authenticated or path.startswith(PUBLIC_PREFIXES) or path.startswith("/api/"):
             return self.get_response(request)
         return redirect(f"{settings.LOGIN_URL_PATH}?next={path}")

@@ -121,6 +121,9 @@ class ParticipantStatusChange(models.Model):
     class Meta:
         ordering = ["changed_at", "id"]
 
+    def __str__(self) -> str:
+        return f"{self.from_status or '-'} -> {self.to_status} on {self.date}"
+
 
 class ProtocolVersion(models.Model):
     version = models.CharField(max_length=16, unique=True)
@@ -169,6 +172,9 @@ class EligibilityAnswer(ClinicalRecord):
     class Meta:
         ordering = ["criterion__order"]
 
+    def __str__(self) -> str:
+        return f"{self.criterion.code}: {'yes' if self.answer else 'no'}"
+
 
 class Consent(ClinicalRecord):
     participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="consents")
@@ -177,6 +183,9 @@ class Consent(ClinicalRecord):
 
     class Meta:
         ordering = ["consent_date"]
+
+    def __str__(self) -> str:
+        return f"Consent {self.version} on {self.consent_date}"
 
 
 class VisitDefinition(models.Model):
@@ -265,6 +274,9 @@ class TracerDose(ClinicalRecord):
     class Meta:
         ordering = ["administered_at"]
 
+    def __str__(self) -> str:
+        return f"Tracer {self.activity_before_mbq - self.residual_mbq} MBq at {self.administered_at:%Y-%m-%d %H:%M}"
+
     @property
     def net_injected_mbq(self) -> Decimal:
         return self.activity_before_mbq - self.residual_mbq
@@ -279,6 +291,9 @@ class AntiPD1Dose(ClinicalRecord):
 
     class Meta:
         ordering = ["administered_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_drug_display()} {self.dose_mg} mg at {self.administered_at:%Y-%m-%d %H:%M}"
 
 
 class AuditAction(models.TextChoices):
@@ -335,6 +350,9 @@ class LoginFailure(models.Model):
     at = models.DateTimeField(auto_now_add=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
 
+    def __str__(self) -> str:
+        return f"{self.username} at {self.at}"
+
 
 class ApiToken(models.Model):
     """Per-user API token; only a SHA-256 of the key is stored. Issued and revoked by a data manager."""
@@ -351,3 +369,6 @@ class ApiToken(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"

@@ -28,7 +28,9 @@ def load_protocol(apps_or_none=None, version: str = "1.0") -> None:
     )
     for order, c in enumerate(data["criteria"]):
         EligibilityCriterion.objects.update_or_create(
-            protocol_version=pv, code=c["code"], defaults={"kind": c["kind"], "text": c["text"], "order": order}
+            protocol_version=pv,
+            code=c["code"],
+            defaults={"kind": c["kind"], "text": c["text"], "order": order},
         )
     for order, v in enumerate(data["visits"]):
         VisitDefinition.objects.update_or_create(

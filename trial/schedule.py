@@ -26,7 +26,9 @@ def study_day_to_date(day1: dt.date, study_day: int) -> dt.date:
     return day1 + dt.timedelta(days=offset)
 
 
-def plan_visits(definitions: list[dict], day1: dt.date, last_procedure: dt.date | None = None) -> list[PlannedVisit]:
+def plan_visits(
+    definitions: list[dict], day1: dt.date, last_procedure: dt.date | None = None
+) -> list[PlannedVisit]:
     """Plan every visit of the calendar; anchors are 'treatment_start', 'last_procedure' or a visit code."""
     planned: dict[str, PlannedVisit] = {}
     result: list[PlannedVisit] = []
@@ -72,4 +74,6 @@ def plan_visits(definitions: list[dict], day1: dt.date, last_procedure: dt.date 
 
 
 def is_out_of_window(planned: dt.date, window_before: int, window_after: int, actual: dt.date) -> bool:
-    return not (planned - dt.timedelta(days=window_before) <= actual <= planned + dt.timedelta(days=window_after))
+    return not (
+        planned - dt.timedelta(days=window_before) <= actual <= planned + dt.timedelta(days=window_after)
+    )

@@ -37,7 +37,9 @@ def participant_get(*, user: Any, pk: int) -> Participant:
     return get_object_or_404(qs, pk=pk)
 
 
-def scoped_get(model: Any, *, user: Any, pk: int, site_field: str = "participant__site", **filters: Any) -> Any:
+def scoped_get(
+    model: Any, *, user: Any, pk: int, site_field: str = "participant__site", **filters: Any
+) -> Any:
     qs = scope_to_user(model.objects.all(), user, site_field=site_field)
     return get_object_or_404(qs, pk=pk, **filters)
 
@@ -96,18 +98,26 @@ def dashboard_summary(*, user: Any) -> list[dict[str, Any]]:
     soon = today + dt.timedelta(days=14)
     rows = []
     for site in sites_visible_to(user).annotate(
-        enrolled=Count("participants", filter=Q(participants__voided=False) & ~Q(
-            participants__status__in=["screening", "screen_failure"]))
+        enrolled=Count(
+            "participants",
+            filter=Q(participants__voided=False)
+            & ~Q(participants__status__in=["screening", "screen_failure"]),
+        )
     ):
-        visits = Visit.objects.filter(participant__site=site, voided=False, participant__voided=False,
-                                      status=VisitStatus.PLANNED)
-        upcoming = visits.filter(planned_date__gte=today, planned_date__lte=soon).select_related("participant")
+        visits = Visit.objects.filter(
+            participant__site=site, voided=False, participant__voided=False, status=VisitStatus.PLANNED
+        )
+        upcoming = visits.filter(planned_date__gte=today, planned_date__lte=soon).select_related(
+            "participant"
+        )
         overdue = [v for v in visits.select_related("participant") if v.window_end < today]
-        rows.append({
-            "site": site,
-            "enrolled": site.enrolled,
-            "upcoming": list(upcoming.order_by("planned_date")[:20]),
-            "overdue": sorted(overdue, key=lambda v: v.planned_date)[:20],
-            "overdue_count": len(overdue),
-        })
+        rows.append(
+            {
+                "site": site,
+                "enrolled": site.enrolled,
+                "upcoming": list(upcoming.order_by("planned_date")[:20]),
+                "overdue": sorted(overdue, key=lambda v: v.planned_date)[:20],
+                "overdue_count": len(overdue),
+            }
+        )
     return rows

@@ -11,7 +11,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from trial import access
-from trial.audit import AuditContext, audited_create, audited_restore, audited_update, audited_void, write_entry
+from trial.audit import (
+    AuditContext,
+    audited_create,
+    audited_restore,
+    audited_update,
+    audited_void,
+    write_entry,
+)
 from trial.models import (
     AntiPD1Dose,
     AuditAction,
@@ -25,7 +32,6 @@ from trial.models import (
     Site,
     TracerDose,
     Visit,
-    VisitDefinition,
     VisitStatus,
 )
 from trial.schedule import is_out_of_window, plan_visits
@@ -115,16 +121,25 @@ def participant_enrol(
         ctx=ctx,
     )
     ParticipantStatusChange.objects.create(
-        participant=participant, from_status="", to_status=S.SCREENING, date=consent_date,
-        reason="Consent signed", changed_by=_user(ctx),
+        participant=participant,
+        from_status="",
+        to_status=S.SCREENING,
+        date=consent_date,
+        reason="Consent signed",
+        changed_by=_user(ctx),
     )
     ParticipantStatusChange.objects.create(
-        participant=participant, from_status=S.SCREENING, to_status=S.ENROLLED, date=enrolment_date,
-        reason="Eligible and consented", changed_by=_user(ctx),
+        participant=participant,
+        from_status=S.SCREENING,
+        to_status=S.ENROLLED,
+        date=enrolment_date,
+        reason="Eligible and consented",
+        changed_by=_user(ctx),
     )
     for criterion in pv.criteria.all():
         audited_create(
-            EligibilityAnswer(participant=participant, criterion=criterion, answer=answers[criterion.pk]), ctx=ctx
+            EligibilityAnswer(participant=participant, criterion=criterion, answer=answers[criterion.pk]),
+            ctx=ctx,
         )
     audited_create(
         Consent(participant=participant, consent_date=consent_date, version=consent_version), ctx=ctx
@@ -140,16 +155,24 @@ def _user(ctx: AuditContext) -> Any:
 def _definitions_as_dicts(pv: ProtocolVersion) -> list[dict]:
     return [
         {
-            "code": d.code, "name": d.name, "kind": d.kind, "anchor": d.anchor, "day": d.day,
-            "window_before": d.window_before, "window_after": d.window_after,
-            "repeat_every_days": d.repeat_every_days, "repeat_count": d.repeat_count,
+            "code": d.code,
+            "name": d.name,
+            "kind": d.kind,
+            "anchor": d.anchor,
+            "day": d.day,
+            "window_before": d.window_before,
+            "window_after": d.window_after,
+            "repeat_every_days": d.repeat_every_days,
+            "repeat_count": d.repeat_count,
             "procedure": d.is_study_procedure,
         }
         for d in pv.visit_definitions.all()
     ]
 
 
-def schedule_generate(*, ctx: AuditContext, participant: Participant, treatment_start_date: dt.date) -> list[Visit]:
+def schedule_generate(
+    *, ctx: AuditContext, participant: Participant, treatment_start_date: dt.date
+) -> list[Visit]:
     pv = current_protocol()
     definitions = {d.code: d for d in pv.visit_definitions.all()}
     visits = []
@@ -182,7 +205,9 @@ def ensure_after_consent(participant: Participant, when: dt.date, field: str) ->
     """No study procedure may precede informed consent."""
     consented = consent_date_of(participant)
     if consented is None or when < consented:
-        raise ValidationError({field: f"No study procedure is allowed before informed consent ({consented})."})
+        raise ValidationError(
+            {field: f"No study procedure is allowed before informed consent ({consented})."}
+        )
 
 
 @transaction.atomic
@@ -201,13 +226,17 @@ def visit_record(
         raise ValidationError({"actual_date": "A done visit needs its actual date."})
     if status != VisitStatus.DONE:
         actual_date = None
-    out = bool(actual_date) and is_out_of_window(visit.planned_date, visit.window_before, visit.window_after, actual_date)
+    out = bool(actual_date) and is_out_of_window(
+        visit.planned_date, visit.window_before, visit.window_after, actual_date
+    )
     if out and not out_of_window_reason.strip():
         raise ValidationError(
-            {"out_of_window_reason": (
-                f"{actual_date} is outside the window {visit.window_start} to {visit.window_end}; "
-                "explain why to record it."
-            )}
+            {
+                "out_of_window_reason": (
+                    f"{actual_date} is outside the window {visit.window_start} to {visit.window_end}; "
+                    "explain why to record it."
+                )
+            }
         )
     if actual_date is not None and visit.is_study_procedure:
         ensure_after_consent(visit.participant, actual_date, "actual_date")
@@ -225,7 +254,9 @@ def visit_record(
 
 
 def last_study_procedure_date(participant: Participant) -> dt.date | None:
-    visits = participant.visits.filter(voided=False, is_study_procedure=True).exclude(status=VisitStatus.MISSED)
+    visits = participant.visits.filter(voided=False, is_study_procedure=True).exclude(
+        status=VisitStatus.MISSED
+    )
     dates = [v.actual_date or v.planned_date for v in visits]
     return max(dates) if dates else None
 
@@ -239,7 +270,9 @@ def safety_follow_up_replan(*, ctx: AuditContext, participant: Participant) -> N
     new_date = last + dt.timedelta(days=follow_up.definition.day if follow_up.definition else 100)
     if new_date != follow_up.planned_date:
         audited_update(
-            follow_up, ctx=ctx, data={"planned_date": new_date},
+            follow_up,
+            ctx=ctx,
+            data={"planned_date": new_date},
             reason="Re-planned: 100 days after the last study procedure",
         )
 
@@ -258,16 +291,22 @@ def participant_change_status(
     access.require(ctx.user, "enrolment", participant.site_id)
     if to_status not in ALLOWED_TRANSITIONS.get(participant.status, set()):
         raise ValidationError(
-            {"to_status": f"A participant cannot go from {participant.get_status_display()} to "
-             f"{ParticipantStatus(to_status).label}."}
+            {
+                "to_status": f"A participant cannot go from {participant.get_status_display()} to "
+                f"{ParticipantStatus(to_status).label}."
+            }
         )
     if not reason.strip():
         raise ValidationError({"reason": "A reason is required for a status change."})
     if date < participant.status_date:
         raise ValidationError({"date": "The status date cannot be before the current status date."})
     ParticipantStatusChange.objects.create(
-        participant=participant, from_status=participant.status, to_status=to_status, date=date,
-        reason=reason.strip(), changed_by=_user(ctx),
+        participant=participant,
+        from_status=participant.status,
+        to_status=to_status,
+        date=date,
+        reason=reason.strip(),
+        changed_by=_user(ctx),
     )
     audited_update(participant, ctx=ctx, data={"status": to_status, "status_date": date}, reason=reason)
     return participant
@@ -301,16 +340,25 @@ def tracer_dose_record(
     if residual_mbq < 0 or activity_before_mbq <= 0:
         raise ValidationError({"activity_before_mbq": "Activities must be positive (residual may be 0)."})
     if residual_mbq >= activity_before_mbq:
-        raise ValidationError({"residual_mbq": "The residual activity must be less than the activity before injection."})
+        raise ValidationError(
+            {"residual_mbq": "The residual activity must be less than the activity before injection."}
+        )
     if mass_dose_mg <= 0:
         raise ValidationError({"mass_dose_mg": "The mass dose must be positive."})
     if TracerDose.objects.filter(visit=visit, voided=False).exists():
-        raise ValidationError({"visit": "This visit already has a tracer administration; edit or void it instead."})
+        raise ValidationError(
+            {"visit": "This visit already has a tracer administration; edit or void it instead."}
+        )
     return audited_create(
         TracerDose(
-            participant=participant, visit=visit, administered_at=administered_at,
-            activity_before_mbq=activity_before_mbq, residual_mbq=residual_mbq,
-            activity_measured_at=activity_measured_at, mass_dose_mg=mass_dose_mg, batch=batch.strip(),
+            participant=participant,
+            visit=visit,
+            administered_at=administered_at,
+            activity_before_mbq=activity_before_mbq,
+            residual_mbq=residual_mbq,
+            activity_measured_at=activity_measured_at,
+            mass_dose_mg=mass_dose_mg,
+            batch=batch.strip(),
         ),
         ctx=ctx,
     )
@@ -332,16 +380,22 @@ def anti_pd1_dose_record(
         raise ValidationError({"dose_mg": "The dose must be between 0 and 2000 mg."})
     if drug != participant.planned_anti_pd1:
         raise ValidationError(
-            {"drug": f"This participant's planned anti-PD-1 drug is {participant.get_planned_anti_pd1_display()}."}
+            {
+                "drug": f"This participant's planned anti-PD-1 drug is {participant.get_planned_anti_pd1_display()}."
+            }
         )
     return audited_create(
-        AntiPD1Dose(participant=participant, visit=visit, drug=drug, dose_mg=dose_mg, administered_at=administered_at),
+        AntiPD1Dose(
+            participant=participant, visit=visit, drug=drug, dose_mg=dose_mg, administered_at=administered_at
+        ),
         ctx=ctx,
     )
 
 
 @transaction.atomic
-def record_edit(*, ctx: AuditContext, instance: Any, capability: str, data: dict[str, Any], reason: str) -> dict:
+def record_edit(
+    *, ctx: AuditContext, instance: Any, capability: str, data: dict[str, Any], reason: str
+) -> dict:
     """Edit any clinical record field by field, with a reason; returns the audited diff."""
     access.require(ctx.user, capability, _site_id_of(instance))
     return audited_update(instance, ctx=ctx, data=data, reason=reason)

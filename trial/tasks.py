@@ -17,6 +17,11 @@ def record_worker_heartbeat(site_id: int) -> dict:
     from trial.models import Site
 
     site = Site.objects.get(pk=site_id)
-    entry = write_entry(site, ctx=AuditContext.system(source=AuditSource.WORKER), action="update",
-                        changes={"worker_pid": [None, os.getpid()]}, reason="worker heartbeat")
+    entry = write_entry(
+        site,
+        ctx=AuditContext.system(source=AuditSource.WORKER),
+        action="update",
+        changes={"worker_pid": [None, os.getpid()]},
+        reason="worker heartbeat",
+    )
     return {"pid": os.getpid(), "audit_entry_id": entry.pk}

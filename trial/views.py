@@ -17,7 +17,14 @@ from django.views.decorators.http import require_GET, require_POST
 
 from trial import access, selectors, services
 from trial.audit import AuditContext, history_for
-from trial.forms import AntiPD1DoseForm, EnrolmentForm, ReasonForm, StatusChangeForm, TracerDoseForm, VisitRecordForm
+from trial.forms import (
+    AntiPD1DoseForm,
+    EnrolmentForm,
+    ReasonForm,
+    StatusChangeForm,
+    TracerDoseForm,
+    VisitRecordForm,
+)
 from trial.models import LoginFailure, ParticipantStatus, Visit
 from trial.web import add_validation_errors
 
@@ -38,7 +45,10 @@ class LockoutLoginView(auth_views.LoginView):
     def post(self, request, *args, **kwargs):
         username = request.POST.get("username", "")
         since = timezone.now() - dt.timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
-        if LoginFailure.objects.filter(username=username, at__gte=since).count() >= settings.LOGIN_LOCKOUT_FAILURES:
+        if (
+            LoginFailure.objects.filter(username=username, at__gte=since).count()
+            >= settings.LOGIN_LOCKOUT_FAILURES
+        ):
             form = self.get_form()
             form.add_error(None, "This account is locked after repeated failed logins; try again later.")
             return self.form_invalid(form)
@@ -60,10 +70,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     panels = []
     for provider in DASHBOARD_PANELS:
         panels.extend(provider(request))
-    return render(request, "trial/dashboard.html", {
-        "rows": selectors.dashboard_summary(user=request.user),
-        "panels": panels,
-    })
+    return render(
+        request,
+        "trial/dashboard.html",
+        {
+            "rows": selectors.dashboard_summary(user=request.user),
+            "panels": panels,
+        },
+    )
 
 
 # Other apps add callables request -> list[{"title", "template", "context"}] shown on the dashboard.
@@ -74,13 +88,17 @@ DASHBOARD_PANELS: list = []
 def participant_list(request: HttpRequest) -> HttpResponse:
     filters = {k: request.GET.get(k, "") for k in ("site", "status", "drug", "tumour_type", "q")}
     participants = selectors.participant_list(user=request.user, filters=filters)
-    return render(request, "trial/participant_list.html", {
-        "participants": participants,
-        "filters": filters,
-        "sites": access.sites_visible_to(request.user),
-        "statuses": ParticipantStatus.choices,
-        "can_enrol": access.sites_where(request.user, "enrolment").exists(),
-    })
+    return render(
+        request,
+        "trial/participant_list.html",
+        {
+            "participants": participants,
+            "filters": filters,
+            "sites": access.sites_visible_to(request.user),
+            "statuses": ParticipantStatus.choices,
+            "can_enrol": access.sites_where(request.user, "enrolment").exists(),
+        },
+    )
 
 
 def participant_enrol(request: HttpRequest) -> HttpResponse:
@@ -94,16 +112,25 @@ def participant_enrol(request: HttpRequest) -> HttpResponse:
         try:
             participant = services.participant_enrol(
                 ctx=AuditContext.from_request(request),
-                site=data["site"], year_of_birth=data["year_of_birth"], sex=data["sex"],
-                height_cm=data["height_cm"], weight_kg=data["weight_kg"], tumour_type=data["tumour_type"],
-                planned_anti_pd1=data["planned_anti_pd1"], answers=form.answers(),
-                consent_date=data["consent_date"], consent_version=data["consent_version"],
-                enrolment_date=data["enrolment_date"], treatment_start_date=data["treatment_start_date"],
+                site=data["site"],
+                year_of_birth=data["year_of_birth"],
+                sex=data["sex"],
+                height_cm=data["height_cm"],
+                weight_kg=data["weight_kg"],
+                tumour_type=data["tumour_type"],
+                planned_anti_pd1=data["planned_anti_pd1"],
+                answers=form.answers(),
+                consent_date=data["consent_date"],
+                consent_version=data["consent_version"],
+                enrolment_date=data["enrolment_date"],
+                treatment_start_date=data["treatment_start_date"],
             )
         except ValidationError as exc:
             add_validation_errors(form, exc)
         else:
-            messages.success(request, f"Enrolled {participant.study_id}; {participant.visits.count()} visits planned.")
+            messages.success(
+                request, f"Enrolled {participant.study_id}; {participant.visits.count()} visits planned."
+            )
             return redirect("participant_detail", participant_pk=participant.pk)
     return render(request, "trial/participant_enrol.html", {"form": form}, status=400 if form.errors else 200)
 
@@ -115,18 +142,22 @@ def participant_detail(request: HttpRequest, participant_pk: int) -> HttpRespons
     sections = []
     for provider in PARTICIPANT_SECTIONS:
         sections.extend(provider(request, participant))
-    return render(request, "trial/participant_detail.html", {
-        "participant": participant,
-        "timeline": selectors.participant_timeline(participant),
-        "history": selectors.participant_history(participant)[:300],
-        "status_history": participant.status_history.select_related("changed_by"),
-        "eligibility": participant.eligibility_answers.select_related("criterion"),
-        "consents": participant.consents.all(),
-        "reporting_window": window,
-        "can_edit": access.can(request.user, "schedule", participant.site_id),
-        "sections": sections,
-        "today": timezone.localdate(),
-    })
+    return render(
+        request,
+        "trial/participant_detail.html",
+        {
+            "participant": participant,
+            "timeline": selectors.participant_timeline(participant),
+            "history": selectors.participant_history(participant)[:300],
+            "status_history": participant.status_history.select_related("changed_by"),
+            "eligibility": participant.eligibility_answers.select_related("criterion"),
+            "consents": participant.consents.all(),
+            "reporting_window": window,
+            "can_edit": access.can(request.user, "schedule", participant.site_id),
+            "sections": sections,
+            "today": timezone.localdate(),
+        },
+    )
 
 
 # Other apps add callables (request, participant) -> list[{"title", "template", "context"}].
@@ -139,24 +170,35 @@ def participant_status(request: HttpRequest, participant_pk: int) -> HttpRespons
     form = StatusChangeForm(request.POST or None, initial={"date": timezone.localdate()})
     if request.method == "POST" and form.is_valid():
         try:
-            services.participant_change_status(ctx=AuditContext.from_request(request), participant=participant,
-                                               **form.cleaned_data)
+            services.participant_change_status(
+                ctx=AuditContext.from_request(request), participant=participant, **form.cleaned_data
+            )
         except ValidationError as exc:
             add_validation_errors(form, exc)
         else:
             messages.success(request, "Status changed.")
             return redirect("participant_detail", participant_pk=participant.pk)
-    return render(request, "trial/simple_form.html", {
-        "form": form, "participant": participant, "title": f"Change status of {participant.study_id}",
-    }, status=400 if form.errors else 200)
+    return render(
+        request,
+        "trial/simple_form.html",
+        {
+            "form": form,
+            "participant": participant,
+            "title": f"Change status of {participant.study_id}",
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 def visit_record(request: HttpRequest, participant_pk: int, visit_pk: int) -> HttpResponse:
     participant = selectors.participant_get(user=request.user, pk=participant_pk)
     visit = selectors.scoped_get(Visit, user=request.user, pk=visit_pk, participant=participant)
     access.require(request.user, "schedule", participant.site_id)
-    initial = {"status": visit.status, "actual_date": visit.actual_date or visit.planned_date,
-               "out_of_window_reason": visit.out_of_window_reason}
+    initial = {
+        "status": visit.status,
+        "actual_date": visit.actual_date or visit.planned_date,
+        "out_of_window_reason": visit.out_of_window_reason,
+    }
     form = VisitRecordForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -166,9 +208,17 @@ def visit_record(request: HttpRequest, participant_pk: int, visit_pk: int) -> Ht
         else:
             messages.success(request, f"{visit.name} saved.")
             return redirect("participant_detail", participant_pk=participant.pk)
-    return render(request, "trial/visit_form.html", {
-        "form": form, "participant": participant, "visit": visit, "history": history_for(visit),
-    }, status=400 if form.errors else 200)
+    return render(
+        request,
+        "trial/visit_form.html",
+        {
+            "form": form,
+            "participant": participant,
+            "visit": visit,
+            "history": history_for(visit),
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 def tracer_dose_new(request: HttpRequest, participant_pk: int) -> HttpResponse:
@@ -177,17 +227,24 @@ def tracer_dose_new(request: HttpRequest, participant_pk: int) -> HttpResponse:
     form = TracerDoseForm(request.POST or None, participant=participant)
     if request.method == "POST" and form.is_valid():
         try:
-            services.tracer_dose_record(ctx=AuditContext.from_request(request), participant=participant,
-                                        **form.cleaned_data)
+            services.tracer_dose_record(
+                ctx=AuditContext.from_request(request), participant=participant, **form.cleaned_data
+            )
         except ValidationError as exc:
             add_validation_errors(form, exc)
         else:
             messages.success(request, "Tracer administration recorded.")
             return redirect("participant_detail", participant_pk=participant.pk)
-    return render(request, "trial/simple_form.html", {
-        "form": form, "participant": participant,
-        "title": f"89Zr-Df-crefmirlimab administration — {participant.study_id} (times in {participant.site.time_zone})",
-    }, status=400 if form.errors else 200)
+    return render(
+        request,
+        "trial/simple_form.html",
+        {
+            "form": form,
+            "participant": participant,
+            "title": f"89Zr-Df-crefmirlimab administration — {participant.study_id} (times in {participant.site.time_zone})",
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 def anti_pd1_dose_new(request: HttpRequest, participant_pk: int) -> HttpResponse:
@@ -196,17 +253,24 @@ def anti_pd1_dose_new(request: HttpRequest, participant_pk: int) -> HttpResponse
     form = AntiPD1DoseForm(request.POST or None, participant=participant)
     if request.method == "POST" and form.is_valid():
         try:
-            services.anti_pd1_dose_record(ctx=AuditContext.from_request(request), participant=participant,
-                                          **form.cleaned_data)
+            services.anti_pd1_dose_record(
+                ctx=AuditContext.from_request(request), participant=participant, **form.cleaned_data
+            )
         except ValidationError as exc:
             add_validation_errors(form, exc)
         else:
             messages.success(request, "Anti-PD-1 administration recorded.")
             return redirect("participant_detail", participant_pk=participant.pk)
-    return render(request, "trial/simple_form.html", {
-        "form": form, "participant": participant,
-        "title": f"Anti-PD-1 administration — {participant.study_id} (times in {participant.site.time_zone})",
-    }, status=400 if form.errors else 200)
+    return render(
+        request,
+        "trial/simple_form.html",
+        {
+            "form": form,
+            "participant": participant,
+            "title": f"Anti-PD-1 administration — {participant.study_id} (times in {participant.site.time_zone})",
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 def _voidable(request: HttpRequest, app_label: str, model_name: str, object_pk: int):
@@ -218,8 +282,13 @@ def _voidable(request: HttpRequest, app_label: str, model_name: str, object_pk: 
 
 
 # "app_label.model_name" of records that may be voided and restored from the generic page.
-VOIDABLE_MODELS: set[str] = {"trial.participant", "trial.tracerdose", "trial.antipd1dose", "trial.visit",
-                             "trial.consent"}
+VOIDABLE_MODELS: set[str] = {
+    "trial.participant",
+    "trial.tracerdose",
+    "trial.antipd1dose",
+    "trial.visit",
+    "trial.consent",
+}
 
 
 def record_void(request: HttpRequest, app_label: str, model_name: str, object_pk: int) -> HttpResponse:
@@ -231,16 +300,24 @@ def record_void(request: HttpRequest, app_label: str, model_name: str, object_pk
     if request.method == "POST" and form.is_valid():
         action = services.record_restore if restoring else services.record_void
         try:
-            action(ctx=AuditContext.from_request(request), instance=instance, reason=form.cleaned_data["reason"])
+            action(
+                ctx=AuditContext.from_request(request), instance=instance, reason=form.cleaned_data["reason"]
+            )
         except ValidationError as exc:
             add_validation_errors(form, exc)
         else:
             messages.success(request, f"{instance} {'restored' if restoring else 'voided'}.")
             return redirect("participant_detail", participant_pk=participant.pk)
-    return render(request, "trial/simple_form.html", {
-        "form": form, "participant": participant,
-        "title": f"{'Restore' if restoring else 'Void'} {instance._meta.verbose_name}: {instance}",
-    }, status=400 if form.errors else 200)
+    return render(
+        request,
+        "trial/simple_form.html",
+        {
+            "form": form,
+            "participant": participant,
+            "title": f"{'Restore' if restoring else 'Void'} {instance._meta.verbose_name}: {instance}",
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 @require_POST

@@ -12,7 +12,10 @@ def add_validation_errors(form: forms.Form, exc: ValidationError) -> None:
         for field, errors in exc.message_dict.items():
             target = field if field in form.fields else None
             for message in errors:
-                form.add_error(target, message if target else f"{field}: {message}" if field != NON_FIELD_ERRORS else message)
+                form.add_error(
+                    target,
+                    message if target else f"{field}: {message}" if field != NON_FIELD_ERRORS else message,
+                )
     else:
         for message in exc.messages:
             form.add_error(None, message)

@@ -3,17 +3,20 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 
 from trial.models import Participant
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_coordinator_logs_in_enrols_a_participant_and_sees_the_timeline(page, login, screenshot, coordinator):
+def test_a_coordinator_logs_in_enrols_a_participant_and_sees_the_timeline(
+    page, login, screenshot, coordinator
+):
     login(coordinator)
     page.click("text=Participants")
     page.click("text=Enrol a participant")
-    today = dt.date.today()
+    today = timezone.localdate()
     page.fill("#id_year_of_birth", "1958")
     page.select_option("#id_sex", "M")
     page.fill("#id_height_cm", "178")
@@ -38,10 +41,12 @@ def test_a_coordinator_logs_in_enrols_a_participant_and_sees_the_timeline(page, 
     assert Participant.objects.get().study_id == "NL01-001"
 
 
-def test_an_ineligible_participant_is_refused_in_the_browser_with_the_criterion_named(page, login, coordinator):
+def test_an_ineligible_participant_is_refused_in_the_browser_with_the_criterion_named(
+    page, login, coordinator
+):
     login(coordinator)
     page.goto("/participants/new/")
-    today = dt.date.today()
+    today = timezone.localdate()
     page.fill("#id_year_of_birth", "1958")
     page.fill("#id_height_cm", "178")
     page.fill("#id_weight_kg", "81.5")

@@ -12,9 +12,12 @@ KWARG_BUILDERS = {
 # URL name -> kwargs builder, for patterns whose kwargs are not plain object pks.
 PATTERN_BUILDERS = {
     "record_void": lambda participant, user: {
-        "app_label": "trial", "model_name": "tracerdose",
-        "object_pk": (participant.tracer_doses.filter(visit__code="BL_TRACER").first()
-                      or factories.record_tracer_dose(user, participant)).pk,
+        "app_label": "trial",
+        "model_name": "tracerdose",
+        "object_pk": (
+            participant.tracer_doses.filter(visit__code="BL_TRACER").first()
+            or factories.record_tracer_dose(user, participant)
+        ).pk,
     },
 }
 

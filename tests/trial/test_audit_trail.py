@@ -28,8 +28,13 @@ def test_the_database_rejects_update_and_delete_of_audit_entries(participant):
 
 def test_an_edit_records_who_when_old_new_reason_and_source(participant, coordinator):
     visit = factories.visit(participant, "SCREEN")
-    services.record_edit(ctx=factories.ctx_for(coordinator), instance=visit, capability="schedule",
-                         data={"out_of_window_reason": "typo fixed"}, reason="Correcting entry")
+    services.record_edit(
+        ctx=factories.ctx_for(coordinator),
+        instance=visit,
+        capability="schedule",
+        data={"out_of_window_reason": "typo fixed"},
+        reason="Correcting entry",
+    )
     entry = AuditEntry.objects.filter(model="visit", object_id=str(visit.pk), action="update").get()
     assert entry.user == coordinator
     assert entry.changes == {"out_of_window_reason": ["", "typo fixed"]}
@@ -42,8 +47,13 @@ def test_an_edit_records_who_when_old_new_reason_and_source(participant, coordin
 def test_an_edit_without_a_reason_is_refused_and_changes_nothing(participant, coordinator):
     visit = factories.visit(participant, "SCREEN")
     with pytest.raises(ValidationError, match="reason"):
-        services.record_edit(ctx=factories.ctx_for(coordinator), instance=visit, capability="schedule",
-                             data={"out_of_window_reason": "x"}, reason="  ")
+        services.record_edit(
+            ctx=factories.ctx_for(coordinator),
+            instance=visit,
+            capability="schedule",
+            data={"out_of_window_reason": "x"},
+            reason="  ",
+        )
     visit.refresh_from_db()
     assert visit.out_of_window_reason == ""
 
@@ -57,5 +67,7 @@ def test_records_are_voided_and_restored_never_deleted(participant, coordinator)
     services.record_restore(ctx=ctx, instance=dose, reason="Was right after all")
     dose.refresh_from_db()
     assert not dose.voided
-    actions = list(AuditEntry.objects.filter(model="tracerdose", object_id=str(dose.pk)).values_list("action", flat=True))
+    actions = list(
+        AuditEntry.objects.filter(model="tracerdose", object_id=str(dose.pk)).values_list("action", flat=True)
+    )
     assert actions == ["create", "void", "restore"]

@@ -39,7 +39,9 @@ def test_an_account_locks_after_five_failed_logins(client, coordinator):
 
 
 def test_a_successful_login_reaches_the_dashboard(client, coordinator, participant):
-    response = client.post("/accounts/login/", {"username": "carla", "password": factories.PASSWORD}, follow=True)
+    response = client.post(
+        "/accounts/login/", {"username": "carla", "password": factories.PASSWORD}, follow=True
+    )
     assert response.status_code == 200
     assert "NL01 · Amsterdam UMC" in response.content.decode()
 
@@ -70,7 +72,9 @@ def test_log_lines_carry_the_request_id(client, coordinator, caplog):
     assert "rid=trace-77" in line and "path=/participants/" in line and "status=200" in line
 
 
-def test_a_coordinator_sees_only_their_sites_participants(client, coordinator, other_coordinator, site_be, participant):
+def test_a_coordinator_sees_only_their_sites_participants(
+    client, coordinator, other_coordinator, site_be, participant
+):
     other = factories.enrol(other_coordinator, site_be)
     client.force_login(coordinator)
     body = client.get("/participants/").content.decode()
@@ -79,8 +83,9 @@ def test_a_coordinator_sees_only_their_sites_participants(client, coordinator, o
     assert client.get(f"/participants/{participant.pk}/").status_code == 404
 
 
-def test_data_managers_and_the_sponsor_see_every_site(client, data_manager, sponsor, other_coordinator, site_be,
-                                                       participant):
+def test_data_managers_and_the_sponsor_see_every_site(
+    client, data_manager, sponsor, other_coordinator, site_be, participant
+):
     other = factories.enrol(other_coordinator, site_be)
     for user in (data_manager, sponsor):
         client.force_login(user)
@@ -116,7 +121,9 @@ def test_the_api_schema_is_valid_and_the_docs_work_offline(client, coordinator):
     docs = client.get("/api/v1/docs/").content.decode()
     assert "swagger-ui" in docs
     assert "cdn" not in docs.lower() and "https://" not in docs
-    assert client.get("/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js").status_code == 200
+    assert (
+        client.get("/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js").status_code == 200
+    )
 
 
 def test_api_reads_sites_participants_visits_and_doses(client, coordinator, participant):

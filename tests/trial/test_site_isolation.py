@@ -46,7 +46,8 @@ def walk(resolver: URLResolver, prefix: str = "", namespace: str = ""):
 
 def scoped_patterns():
     return [
-        (route, name, kwargs) for route, name, kwargs in walk(get_resolver())
+        (route, name, kwargs)
+        for route, name, kwargs in walk(get_resolver())
         if kwargs and not route.startswith(SKIP_PREFIXES)
     ]
 
@@ -55,7 +56,10 @@ def scoped_patterns():
 def allrounder(site_nl):
     """An NL01 user holding every write role, to build objects of any app."""
     return factories.make_user(
-        "alex", (site_nl, Role.SITE_COORDINATOR), (site_nl, Role.INVESTIGATOR), (site_nl, Role.RADIOLOGIST),
+        "alex",
+        (site_nl, Role.SITE_COORDINATOR),
+        (site_nl, Role.INVESTIGATOR),
+        (site_nl, Role.RADIOLOGIST),
         (site_nl, Role.PATHOLOGIST),
     )
 
@@ -72,7 +76,9 @@ def scoped_urls(participant, allrounder):
         if unknown:
             missing.append(f"{route} ({name}): {sorted(unknown)}")
             continue
-        urls.append((name, reverse(name, kwargs={k: kwarg_builders[k](participant, allrounder) for k in kwargs})))
+        urls.append(
+            (name, reverse(name, kwargs={k: kwarg_builders[k](participant, allrounder) for k in kwargs}))
+        )
     assert not missing, "Register these URL kwargs in tests/<app>/isolation.py: " + "; ".join(missing)
     return urls, read_posts
 
@@ -119,8 +125,9 @@ def api_routes():
     return [(prefix, basename) for prefix, _viewset, basename in router.registry]
 
 
-def test_api_lists_and_details_are_scoped_to_the_users_sites(participant, allrounder, client, data_manager,
-                                                            other_coordinator):
+def test_api_lists_and_details_are_scoped_to_the_users_sites(
+    participant, allrounder, client, data_manager, other_coordinator
+):
     _, pattern_builders, _ = registries()
     kwarg_builders, _, _ = registries()
     for build in kwarg_builders.values():

@@ -47,6 +47,7 @@ class Command(BaseCommand):
             ("investigator_nl01", "investigator, NL01"),
             ("radiologist_nl01", "radiologist, NL01"),
             ("pathologist_nl01", "pathologist, NL01"),
+            ("pathologist2_nl01", "second pathologist, NL01 (second IHC scorer)"),
             ("monitor", "monitor, all three sites"),
             ("data_manager", "data manager, every site"),
             ("sponsor", "sponsor (read-only), every site"),
