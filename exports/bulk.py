@@ -70,9 +70,11 @@ def _write(zf: zipfile.ZipFile, name: str, chunks: Iterator[bytes]) -> None:
 def write_snapshot_zip(*, user: Any, target: Path, progress: Progress, pause_seconds: float = 0.0) -> dict:
     """Write the zip inside one REPEATABLE READ READ ONLY transaction; returns the manifest."""
     resources = load_all()
+    nested = connection.in_atomic_block  # inside a caller's transaction (tests): use its snapshot
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        if not nested:
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         upto = changes.horizon()  # first query: fixes the snapshot
         position = changes.current_position(upto)
         manifest: dict[str, Any] = {
