@@ -46,7 +46,9 @@ LESIONS = {
 }
 
 
-def _uptake(organ: str, hours: float, on_treatment: bool, rng: random.Random) -> float:
+def _uptake(
+    organ: str, hours: float, on_treatment: bool, rng: random.Random, tumour_factors: tuple[float, float]
+) -> float:
     """Plausible 89Zr-anti-CD8 SUVs: blood clears, spleen/lymphoid and tumour uptake rise, more on treatment."""
     late = hours > 96
     base = {
@@ -58,17 +60,29 @@ def _uptake(organ: str, hours: float, on_treatment: bool, rng: random.Random) ->
         "T2": 3.2 if late else 2.6,
         "T3": 7.0 if late else 4.5,
     }[organ]
-    if on_treatment and organ.startswith("T"):
-        base *= 1.6
+    if organ.startswith("T"):
+        baseline_factor, treatment_factor = tumour_factors
+        base *= baseline_factor * (treatment_factor if on_treatment else 1.0)
     return round(base * rng.uniform(0.93, 1.07), 2)
 
 
+def _tumour_factors(participant_pk: int) -> tuple[float, float]:
+    """Per-participant tumour uptake at baseline and its change on treatment, so the cohort varies."""
+    own = random.Random(participant_pk)
+    return own.uniform(0.45, 2.0), own.uniform(0.6, 2.3)
+
+
 def _spec(
-    hours: float, on_treatment: bool, weight: float, dose_mbq: float, rng: random.Random
+    hours: float,
+    on_treatment: bool,
+    weight: float,
+    dose_mbq: float,
+    rng: random.Random,
+    tumour_factors: tuple[float, float] = (1.0, 1.6),
 ) -> PhantomSpec:
     def region(name: str, where: dict) -> Lesion:
         centre, radius = where[name]
-        return Lesion(name, centre, radius, _uptake(name, hours, on_treatment, rng))
+        return Lesion(name, centre, radius, _uptake(name, hours, on_treatment, rng, tumour_factors))
 
     return PhantomSpec(
         shape=SHAPE,
@@ -102,6 +116,10 @@ def _dose_wall(dose: TracerDose, tz_name: str) -> dt.datetime:
     return dose.administered_at.astimezone(zoneinfo.ZoneInfo(tz_name)).replace(tzinfo=dt.UTC)
 
 
+# Participants with PET at both time points: this many from NL01 and this many from the other sites.
+DEMO_PET_PER_GROUP = 4
+
+
 def _candidates(participants: list[Any]) -> list[Any]:
     chosen: list[Any] = []
     for p in participants:
@@ -111,8 +129,8 @@ def _candidates(participants: list[Any]) -> list[Any]:
         if {"BL_TRACER", "OT_TRACER"} <= codes and not p.voided:
             chosen.append(p)
     chosen.sort(key=lambda p: (p.site.code != "NL01", p.study_id))
-    nl = [p for p in chosen if p.site.code == "NL01"][:2]
-    other = [p for p in chosen if p.site.code != "NL01"][:1]
+    nl = [p for p in chosen if p.site.code == "NL01"][:DEMO_PET_PER_GROUP]
+    other = [p for p in chosen if p.site.code != "NL01"][:DEMO_PET_PER_GROUP]
     return nl + other
 
 
@@ -156,6 +174,7 @@ def _ingest(scan: Scan, dose: TracerDose, user: Any, rng: random.Random) -> bool
             float(participant.weight_kg),
             float(dose.net_injected_mbq),
             rng,
+            _tumour_factors(participant.pk),
         )
         info = write_phantom(str(tmp / "series"), spec)
         _shift_times(info.files, injection_wall - (SCAN_START - dt.timedelta(hours=hours)))
@@ -173,7 +192,7 @@ def _dose_wall_now(tz_name: str) -> dt.datetime:
 
 
 def build_demo(participants: list[Any], users: dict[str, Any], rng: random.Random) -> None:
-    """PET series with organ and lesion VOIs for up to three participants at baseline and on treatment."""
+    """PET series with organ and lesion VOIs for up to eight participants at baseline and on treatment."""
     for participant in _candidates(participants):
         user = users.get(f"radiologist_{participant.site.code}")
         if user is None:
