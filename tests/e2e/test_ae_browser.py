@@ -135,3 +135,11 @@ def test_safety_tables_and_dashboard_in_the_browser(
     pending = page.inner_text("#sae-pending")
     assert "Colitis" in pending and "not signed" in pending
     screenshot("ae-09-dashboard-sae-panel")
+    page.goto(f"/participants/{participant.pk}/")
+    assert "Adverse events (CTCAE v5.0)" in page.inner_text("body")
+    assert "AE: Colitis, grade 3" in page.inner_text("table.timeline")
+    screenshot("ae-10-participant-section")
+    page.click("table.timeline a:has-text('AE: Colitis')")
+    page.wait_for_selector("text=Course of this AE")
+    assert "sent" in page.inner_text("body")
+    screenshot("ae-11-ae-detail")
