@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -11,13 +13,19 @@ from safety.models import SaeNotification
 from safety.services import notification_mark_attempt, notification_recipients, sae_message
 
 
+def _setting(name: str, default: int) -> int:
+    """A Django setting, else the environment (the worker's), else the default."""
+    return int(getattr(settings, name, None) or os.environ.get(name) or default)
+
+
 def max_retries() -> int:
-    return int(getattr(settings, "SAE_NOTIFY_MAX_RETRIES", 5))
+    value = getattr(settings, "SAE_NOTIFY_MAX_RETRIES", None)
+    return int(value) if value is not None else int(os.environ.get("SAE_NOTIFY_MAX_RETRIES", 5))
 
 
 def retry_seconds(retries: int) -> int:
     """Back off 1, 2, 4, ... minutes between attempts (capped at 30 minutes)."""
-    base = int(getattr(settings, "SAE_NOTIFY_RETRY_SECONDS", 60))
+    base = _setting("SAE_NOTIFY_RETRY_SECONDS", 60)
     return min(base * 2**retries, 1800)
 
 

@@ -174,6 +174,7 @@ def ae_detail(request: HttpRequest, ae_pk: int) -> HttpResponse:
             "course": services.ae_course(ae),
             "history": history_for(ae),
             "notifications": ae.notifications.all(),
+            "signature": presentation.signature_status(ae.participant),
             "can_edit": access.can(request.user, "adverse_events", ae.participant.site_id),
             "can_void": access.can(request.user, "void", ae.participant.site_id),
         },

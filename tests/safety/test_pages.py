@@ -58,7 +58,7 @@ def test_lists_section_timeline_and_detail(client, coordinator, make_ae, dosed_p
     assert "Adverse events (CTCAE v5.0)" in detail and "Not signed" in detail
     assert f"AE: Fatigue, grade 1 (onset {ae.onset_date})" in detail
     page = client.get(f"/safety/aes/{ae.pk}/").content.decode()
-    assert "Fatigue" in page and "Course of this AE" in page
+    assert "Fatigue" in page and "Course of this AE" in page and "Not signed" in page
 
 
 def test_read_only_roles_see_but_cannot_capture(client, monitor, sponsor, make_ae, dosed_participant):

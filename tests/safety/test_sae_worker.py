@@ -40,3 +40,26 @@ def test_the_real_worker_sends_the_sae_email_and_records_when(tmp_path, coordina
     text = files[0].read_text()
     assert "Initial SAE report" in text and participant.study_id in text and "Colitis grade 3" in text
     assert "To: " in text and "pi.nl01@example.org" in text
+
+
+def test_the_real_worker_retries_a_refused_send_and_leaves_it_visibly_failed(tmp_path, coordinator, site_nl):
+    from safety import selectors, services
+    from safety.models import CtcaeTerm
+
+    participant = factories.enrol(coordinator, site_nl)
+    factories.record_tracer_dose(coordinator, participant)
+    env = {
+        "EMAIL_BACKEND": "tests.safety.mail_backends.RefusingBackend",
+        "SAE_NOTIFY_MAX_RETRIES": "2",
+        "SAE_NOTIFY_RETRY_SECONDS": "1",
+    }
+    with running_worker(extra_env=env):
+        term = CtcaeTerm.objects.get(term="Pneumonitis")
+        ae = services.ae_create(
+            ctx=factories.ctx_for(coordinator),
+            participant=participant,
+            values=base_values(term, grade=3, serious=True, sae_hospitalisation=True),
+        )
+        note = wait_for(lambda: SaeNotification.objects.filter(adverse_event=ae, gave_up=True).first())
+    assert note.attempts == 3 and note.sent_at is None and "Connection refused" in note.last_error
+    assert [i["ae"] for i in selectors.sae_pending(user=coordinator)] == [ae]
