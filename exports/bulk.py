@@ -16,7 +16,7 @@ from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from exports import changes, selectors
-from exports.csv_stream import stream_csv
+from exports.api import csv_body
 from exports.models import ExportJob
 from exports.resources import load_all, serializer_for
 from exports.resources.base import Resource
@@ -97,7 +97,7 @@ def write_snapshot_zip(*, user: Any, target: Path, progress: Progress, pause_sec
                 _write(
                     zf,
                     f"csv/{resource.name}.csv",
-                    stream_csv(resource.csv_header(), selectors.csv_rows(resource, qs)),
+                    csv_body(resource, qs),
                 )
                 _write(zf, f"json/{resource.name}.ndjson", _ndjson(resource, qs))
                 progress(5 + int(85 * (i + 1) / total), f"wrote {resource.name}")

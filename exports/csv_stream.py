@@ -28,7 +28,7 @@ def cell(value: Any) -> Any:
         return "true" if value else "false"
     if isinstance(value, dt.datetime):
         return (
-            value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if value.tzinfo else value.isoformat()
+            value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ") if value.tzinfo else value.isoformat()
         )
     if isinstance(value, (dt.date, Decimal)):
         return str(value)
