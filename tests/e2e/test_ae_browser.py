@@ -32,6 +32,9 @@ def test_coordinator_records_an_sae_investigator_signs_and_an_edit_voids_the_sig
     page.locator("#term-search").press_sequentially("febr", delay=60)
     option = page.locator("#term-results button.term-option", has_text="Febrile neutropenia")
     option.wait_for()
+    page.keyboard.press("Enter")  # Enter in the search box must not submit the half-filled form
+    page.wait_for_timeout(300)
+    assert option.is_visible() and page.locator(".error").count() == 0  # no submit, no re-rendered errors
     screenshot("ae-01-term-search")
     option.click()
     page.wait_for_selector("#grade-options")
