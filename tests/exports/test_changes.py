@@ -198,3 +198,16 @@ def test_concurrent_writers_never_miss_or_repeat(feed, participant, coordinator,
             assert item["record"]["planned_date"] == visit.planned_date.isoformat()
     assert len(returned) >= len(last_seen) > 3
     assert second.pk
+
+
+def test_change_feed_query_count_does_not_grow_with_page_size(feed, participant):
+    from django.test.utils import CaptureQueriesContext
+
+    counts = []
+    for size in (2, 15):
+        with CaptureQueriesContext(connection) as ctx:
+            body = feed.get("/api/v1/export/participants/changes/", {"since": "0", "page_size": size}).json()
+            visits = feed.get("/api/v1/export/visits/changes/", {"since": "0", "page_size": size}).json()
+        assert len(visits["results"]) == size and body["results"]
+        counts.append(len(ctx.captured_queries))
+    assert counts[0] == counts[1], counts
