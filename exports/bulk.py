@@ -29,7 +29,10 @@ class _ProgressWriter:
 
     def __init__(self, job_id: int) -> None:
         self.job_id = job_id
-        self.conn = connections.create_connection("default")
+        # SQLite (demo) allows one writer: progress then goes through the main connection.
+        separate = connection.vendor == "postgresql"
+        self.conn = connections.create_connection("default") if separate else connection
+        self.separate = separate
 
     def __call__(self, percent: int, step: str, **extra: Any) -> None:
         sets = ["progress = %s", "step = %s"] + [f"{k} = %s" for k in extra]
@@ -40,7 +43,8 @@ class _ProgressWriter:
             )
 
     def close(self) -> None:
-        self.conn.close()
+        if self.separate:
+            self.conn.close()
 
 
 def _ndjson(resource: Resource, qs, batch: int = 1000) -> Iterator[bytes]:
@@ -72,7 +76,7 @@ def write_snapshot_zip(*, user: Any, target: Path, progress: Progress, pause_sec
     resources = load_all()
     nested = connection.in_atomic_block  # inside a caller's transaction (tests): use its snapshot
     with transaction.atomic():
-        if not nested:
+        if not nested and connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         upto = changes.horizon()  # first query: fixes the snapshot
