@@ -16,7 +16,7 @@ def timeline(participant: Any) -> list[dict[str, Any]]:
                 "date": a.date,
                 "kind": "recist_assessment",
                 "object": a,
-                "label": f"Tumour assessment ({a.get_modality_display()}), sum {a.sum_mm if a.sum_mm is not None else '—'} mm",
+                "label": f"Tumour assessment ({a.get_modality_display()}), sum {f'{a.sum_mm:.1f}' if a.sum_mm is not None else '—'} mm",
                 "url": reverse("lesions:assessment", args=[a.pk]),
                 "status": status,
             }
