@@ -98,7 +98,7 @@ class NewLesionBook:
             if mm is None:
                 return None
             total += mm
-        return total
+        return round(total, 6)
 
     def nlnt_mm(self, a: Assessment) -> dict[str, float]:
         return {nl.id: nl.mm for nl in a.new_lesions if self.kind.get(nl.id) == "NLNT" and nl.mm is not None}

@@ -256,7 +256,8 @@ def target_response(
     if not targets:
         return TargetResult(None, None, 0.0, Reason("no_targets", "no target lesions at baseline"))
     assessed = {les.id: mm[les.id] for les in targets if mm.get(les.id) is not None}
-    part = float(sum(assessed.values()))  # type: ignore[arg-type]
+    # Rounded to 1e-6 mm so float noise (79.80000000000001) never shows or tips a threshold.
+    part = round(float(sum(assessed.values())), 6)  # type: ignore[arg-type]
     missing = [les.id for les in targets if les.id not in assessed]
     change = f"sum {_fmt(round(part, 2))} mm vs nadir {_fmt(round(nadir, 2))} mm"
     if missing:
@@ -443,7 +444,7 @@ def recist_timepoints(
     targets = [les for les in lesions if les.role == TARGET]
     non_targets = [les for les in lesions if les.role == NON_TARGET]
     base = assessments[0]
-    baseline_sum = float(sum(base.target_mm[les.id] or 0.0 for les in targets))
+    baseline_sum = round(float(sum(base.target_mm[les.id] or 0.0 for les in targets)), 6)
     nadir = baseline_sum
     base_reason = Reason("baseline", f"baseline: reference sum {_fmt(round(baseline_sum, 2))} mm")
     out = [
