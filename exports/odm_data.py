@@ -38,8 +38,8 @@ def _odm_type(resource: Resource, col) -> tuple[str, tuple[str, ...], int | None
     cls, kwargs = field_spec(resource.model, col)
     schema = (getattr(cls, "_spectacular_annotation", None) or {}).get("field")
     codes: tuple[str, ...] = ()
-    if isinstance(schema, dict) and "enum" in schema:
-        codes = tuple(str(v) for v in schema["enum"] if v != "")
+    if isinstance(schema, dict) and "allOf" in schema:
+        codes = tuple(str(v) for v in schema["allOf"][0]["enum"] if v != "")
     if issubclass(cls, serializers.BooleanField):
         return "boolean", codes, None
     if issubclass(cls, serializers.IntegerField):

@@ -107,18 +107,22 @@ def model_field_for(model: type[models.Model], path: str) -> models.Field:
     raise ValueError(path)
 
 
-def enum_class(values: list[str], nullable: bool = False) -> type:
-    """A string field class whose schema is an inline enum (no shared enum components, no name collisions)."""
-    schema: dict[str, Any] = {"type": "string", "enum": values}
+def _inline_enum(schema: dict[str, Any], nullable: bool) -> dict[str, Any]:
+    """Wrap the enum in allOf so drf-spectacular keeps it inline (no shared, name-colliding enum components)."""
+    wrapped: dict[str, Any] = {"allOf": [schema]}
     if nullable:
-        schema["nullable"] = True
+        wrapped["nullable"] = True
+    return wrapped
+
+
+def enum_class(values: list[str], nullable: bool = False) -> type:
+    """A string field class whose schema is the enum of stored codes."""
+    schema = _inline_enum({"type": "string", "enum": values}, nullable)
     return extend_schema_field(schema)(type("EnumCharField", (serializers.CharField,), {}))
 
 
 def int_enum_class(values: list[int], nullable: bool = False) -> type:
-    schema: dict[str, Any] = {"type": "integer", "enum": values}
-    if nullable:
-        schema["nullable"] = True
+    schema = _inline_enum({"type": "integer", "enum": values}, nullable)
     return extend_schema_field(schema)(type("EnumIntegerField", (serializers.IntegerField,), {}))
 
 
