@@ -1,15 +1,25 @@
-"""The /api/v1/ router; each app registers its viewsets in its own `api_routes.py`."""
+"""The /api/v1/ router.
+
+The trial's own read resources (sites, participants with status history, visits, doses) are the export
+resources of exports/resources/trial.py: the same filters, cursor pages, CSV streaming and `changes/?since=`
+feed as every other sponsor resource. Each app registers its capture endpoints in `<app>/api_routes.py`.
+"""
 
 from rest_framework.routers import DefaultRouter
 
-from trial import api as trial_api
+from exports import api as export_api
+from exports.resources import load_all
 
 router = DefaultRouter()
-router.register("sites", trial_api.SiteViewSet, basename="site")
-router.register("participants", trial_api.ParticipantViewSet, basename="participant")
-router.register("visits", trial_api.VisitViewSet, basename="visit")
-router.register("tracer-doses", trial_api.TracerDoseViewSet, basename="tracer-dose")
-router.register("anti-pd1-doses", trial_api.AntiPD1DoseViewSet, basename="anti-pd1-dose")
+_resources = load_all()
+for prefix, basename in [
+    ("sites", "site"),
+    ("participants", "participant"),
+    ("visits", "visit"),
+    ("tracer-doses", "tracer-dose"),
+    ("anti-pd1-doses", "anti-pd1-dose"),
+]:
+    router.register(prefix, export_api.viewset_for(_resources[prefix]), basename=basename)
 
 for app in ("safety", "imaging", "lesions", "pathology", "exports"):
     try:

@@ -154,9 +154,16 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
         "trial.api_auth.HashedTokenAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Read-only tokens (and read-only roles) are refused on every unsafe method, on every endpoint.
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "exports.permissions.ReadOnlyTokenRefusesWrites",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.UserRateThrottle",
+        "exports.permissions.TokenRateThrottle",
+    ],
     "DEFAULT_THROTTLE_RATES": {"user": env_str("API_THROTTLE_USER", "20000/hour")},
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
 }
@@ -169,6 +176,19 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name per choice set, so every enum in the schema says what it is.
+    "ENUM_NAME_OVERRIDES": {
+        "RelatednessEnum": "safety.models.Relatedness",
+        "DatePrecisionEnum": "safety.models.DatePrecision",
+        "ParticipantStatusEnum": "trial.models.ParticipantStatus",
+        "VisitStatusEnum": "trial.models.VisitStatus",
+        "ScanStatusEnum": "imaging.models.ScanStatus",
+        "UploadStateEnum": "imaging.models.UploadState",
+        "MeasurementStateEnum": "lesions.models.MeasurementState",
+        "NonTargetStateEnum": "lesions.models.NonTargetState",
+        "JobStatusEnum": "lesions.models.JobStatus",
+        "ExportJobStatusEnum": "exports.models.ExportJob.Status",
+    },
 }
 
 LOGGING = {

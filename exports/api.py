@@ -95,7 +95,17 @@ def change_page_serializer(resource: Resource, record: type):
     )
 
 
+_VIEWSETS: dict[str, type] = {}
+
+
 def viewset_for(resource: Resource) -> type:
+    """The read-only viewset of a resource (built once, so routing it twice keeps one schema component)."""
+    if resource.name not in _VIEWSETS:
+        _VIEWSETS[resource.name] = _build_viewset(resource)
+    return _VIEWSETS[resource.name]
+
+
+def _build_viewset(resource: Resource) -> type:
     """Build a read-only viewset: list (JSON page or streamed CSV), retrieve, and /changes/?since=."""
     record = serializer_for(resource)
     csv_param = OpenApiParameter(

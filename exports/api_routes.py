@@ -6,7 +6,7 @@ from exports import api
 from exports.resources import load_all
 
 PREFIX = "export"
-# Sites are served by /api/v1/sites/ (trial); `api.viewset_for(REGISTRY["sites"])` can replace it there.
+# config/api_router.py serves these at /api/v1/<name>/ too; sites only there.
 UNROUTED = {"sites"}
 
 

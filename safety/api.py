@@ -12,6 +12,7 @@ from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from exports.permissions import ReadOnlyTokenRefusesWrites
 from safety import selectors, services
 from safety.models import ActionTaken, AdverseEvent, CtcaeTerm, Outcome, Relatedness, SaeNotification
 from safety.rules import SAE_CRITERIA
@@ -146,7 +147,7 @@ class AdverseEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     """Adverse events (CTCAE v5.0). Filters: ?site=NL01&drug=nivolumab&serious=1&immune_related=1&participant=NL01-001."""
 
     serializer_class = AdverseEventSerializer
-    permission_classes = [permissions.IsAuthenticated, NotReadOnlyToken]
+    permission_classes = [permissions.IsAuthenticated, NotReadOnlyToken, ReadOnlyTokenRefusesWrites]
 
     def get_queryset(self):
         params = self.request.query_params

@@ -136,3 +136,12 @@ def test_api_reads_sites_participants_visits_and_doses(client, coordinator, part
     doses = client.get("/api/v1/tracer-doses/").json()
     doses = doses["results"] if isinstance(doses, dict) else doses
     assert doses[0]["net_injected_mbq"] == "36.50"
+
+
+def test_the_openapi_schema_validates_with_no_warnings(tmp_path):
+    from django.core.management import call_command
+
+    out = tmp_path / "schema.yml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out))
+    schema = out.read_text()
+    assert "/api/v1/participants/{id}/" in schema and "/api/v1/adverse-events/" in schema
