@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 
+from django import forms
 from django.apps import apps
 from django.conf import settings
 from django.contrib import messages
@@ -164,29 +167,46 @@ def participant_detail(request: HttpRequest, participant_pk: int) -> HttpRespons
 PARTICIPANT_SECTIONS: list = []
 
 
-def participant_status(request: HttpRequest, participant_pk: int) -> HttpResponse:
-    participant = selectors.participant_get(user=request.user, pk=participant_pk)
-    access.require(request.user, "enrolment", participant.site_id)
-    form = StatusChangeForm(request.POST or None, initial={"date": timezone.localdate()})
+def participant_form_page(
+    request: HttpRequest,
+    participant: Any,
+    form: forms.Form,
+    save: Callable[..., Any],
+    *,
+    title: str,
+    success: str,
+) -> HttpResponse:
+    """GET shows the form; a valid POST calls `save(ctx=..., participant=..., **cleaned_data)`.
+
+    A service ValidationError lands on the form (HTTP 400); success redirects to the participant page.
+    """
     if request.method == "POST" and form.is_valid():
         try:
-            services.participant_change_status(
-                ctx=AuditContext.from_request(request), participant=participant, **form.cleaned_data
-            )
+            save(ctx=AuditContext.from_request(request), participant=participant, **form.cleaned_data)
         except ValidationError as exc:
             add_validation_errors(form, exc)
         else:
-            messages.success(request, "Status changed.")
+            messages.success(request, success)
             return redirect("participant_detail", participant_pk=participant.pk)
     return render(
         request,
         "trial/simple_form.html",
-        {
-            "form": form,
-            "participant": participant,
-            "title": f"Change status of {participant.study_id}",
-        },
+        {"form": form, "participant": participant, "title": title},
         status=400 if form.errors else 200,
+    )
+
+
+def participant_status(request: HttpRequest, participant_pk: int) -> HttpResponse:
+    participant = selectors.participant_get(user=request.user, pk=participant_pk)
+    access.require(request.user, "enrolment", participant.site_id)
+    form = StatusChangeForm(request.POST or None, initial={"date": timezone.localdate()})
+    return participant_form_page(
+        request,
+        participant,
+        form,
+        services.participant_change_status,
+        title=f"Change status of {participant.study_id}",
+        success="Status changed.",
     )
 
 
@@ -224,52 +244,27 @@ def visit_record(request: HttpRequest, participant_pk: int, visit_pk: int) -> Ht
 def tracer_dose_new(request: HttpRequest, participant_pk: int) -> HttpResponse:
     participant = selectors.participant_get(user=request.user, pk=participant_pk)
     access.require(request.user, "dosing", participant.site_id)
-    form = TracerDoseForm(request.POST or None, participant=participant)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.tracer_dose_record(
-                ctx=AuditContext.from_request(request), participant=participant, **form.cleaned_data
-            )
-        except ValidationError as exc:
-            add_validation_errors(form, exc)
-        else:
-            messages.success(request, "Tracer administration recorded.")
-            return redirect("participant_detail", participant_pk=participant.pk)
-    return render(
+    return participant_form_page(
         request,
-        "trial/simple_form.html",
-        {
-            "form": form,
-            "participant": participant,
-            "title": f"89Zr-Df-crefmirlimab administration — {participant.study_id} (times in {participant.site.time_zone})",
-        },
-        status=400 if form.errors else 200,
+        participant,
+        TracerDoseForm(request.POST or None, participant=participant),
+        services.tracer_dose_record,
+        title=f"89Zr-Df-crefmirlimab administration — {participant.study_id} "
+        f"(times in {participant.site.time_zone})",
+        success="Tracer administration recorded.",
     )
 
 
 def anti_pd1_dose_new(request: HttpRequest, participant_pk: int) -> HttpResponse:
     participant = selectors.participant_get(user=request.user, pk=participant_pk)
     access.require(request.user, "dosing", participant.site_id)
-    form = AntiPD1DoseForm(request.POST or None, participant=participant)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.anti_pd1_dose_record(
-                ctx=AuditContext.from_request(request), participant=participant, **form.cleaned_data
-            )
-        except ValidationError as exc:
-            add_validation_errors(form, exc)
-        else:
-            messages.success(request, "Anti-PD-1 administration recorded.")
-            return redirect("participant_detail", participant_pk=participant.pk)
-    return render(
+    return participant_form_page(
         request,
-        "trial/simple_form.html",
-        {
-            "form": form,
-            "participant": participant,
-            "title": f"Anti-PD-1 administration — {participant.study_id} (times in {participant.site.time_zone})",
-        },
-        status=400 if form.errors else 200,
+        participant,
+        AntiPD1DoseForm(request.POST or None, participant=participant),
+        services.anti_pd1_dose_record,
+        title=f"Anti-PD-1 administration — {participant.study_id} (times in {participant.site.time_zone})",
+        success="Anti-PD-1 administration recorded.",
     )
 
 

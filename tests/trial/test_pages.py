@@ -145,3 +145,49 @@ def test_the_openapi_schema_validates_with_no_warnings(tmp_path):
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out))
     schema = out.read_text()
     assert "/api/v1/participants/{id}/" in schema and "/api/v1/adverse-events/" in schema
+
+
+def test_a_tracer_dose_entered_in_the_browser_is_read_in_the_sites_time_zone(
+    client, coordinator, participant
+):
+    import datetime as dt
+
+    from trial.models import TracerDose
+
+    visit = factories.visit(participant, "BL_TRACER")
+    when = dt.datetime.combine(visit.planned_date, dt.time(10, 30))
+    client.force_login(coordinator)
+    response = client.post(
+        f"/participants/{participant.pk}/tracer-doses/new/",
+        {
+            "visit": visit.pk,
+            "administered_at": when.strftime("%Y-%m-%dT%H:%M"),
+            "activity_before_mbq": "37.10",
+            "residual_mbq": "0.60",
+            "mass_dose_mg": "10",
+            "batch": "ZR-1",
+        },
+    )
+    assert response.status_code == 302
+    dose = TracerDose.objects.get()
+    local = when.replace(tzinfo=__import__("zoneinfo").ZoneInfo("Europe/Amsterdam"))
+    assert dose.administered_at == local
+    assert dose.administered_at.astimezone(dt.UTC).hour != 10
+
+
+def test_a_dose_form_refusal_is_shown_on_the_form(client, coordinator, participant):
+    visit = factories.visit(participant, "BL_TRACER")
+    client.force_login(coordinator)
+    response = client.post(
+        f"/participants/{participant.pk}/tracer-doses/new/",
+        {
+            "visit": visit.pk,
+            "administered_at": f"{visit.planned_date}T09:00",
+            "activity_before_mbq": "1.0",
+            "residual_mbq": "2.0",
+            "mass_dose_mg": "10",
+            "batch": "ZR-1",
+        },
+    )
+    assert response.status_code == 400
+    assert "residual activity must be less" in response.content.decode()
