@@ -51,7 +51,7 @@ def test_token_scope_and_write_matrix(role, request, two_sites, data_manager):
         assert {p["site"] for p in body["results"]} == sites
         visits = client.get("/api/v1/export/visits/", {"page_size": 1000}).json()["results"]
         assert {v["site"] for v in visits} == sites
-        seen_sites = {s["code"] for s in client.get("/api/v1/sites/").json()}
+        seen_sites = {s["code"] for s in client.get("/api/v1/sites/").json()["results"]}
         assert seen_sites == sites
     # Every unsafe method: read-only tokens get 403; write-capable tokens reach the (read-only) endpoint: 405.
     for method in UNSAFE:
