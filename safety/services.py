@@ -20,7 +20,7 @@ from safety import rules, signing
 from safety.models import AdverseEvent, AeSignature, CtcaeTerm, NotificationKind, Outcome, SaeNotification
 from trial import access
 from trial.audit import AuditContext, audited_create, audited_update, snapshot, write_entry
-from trial.models import AuditAction, Participant
+from trial.models import AuditAction, LoginFailure, Participant
 from trial.selectors import reporting_window
 
 log = logging.getLogger(__name__)
@@ -243,13 +243,18 @@ def signature_is_intact(signature: AeSignature) -> bool:
     return signed_content(signature.participant)[1] == signature.content_hash
 
 
-@transaction.atomic
 def aes_sign(*, ctx: AuditContext, participant: Participant, password: str, meaning: str) -> AeSignature:
-    """Sign the participant's AEs: password re-entered, meaning stated, bound to a SHA-256 of the content."""
+    """Sign the participant's AEs: password re-entered, meaning stated, bound to a SHA-256 of the content.
+
+    A wrong password counts as a failed login (outside the signing transaction, so it is kept), so
+    guessing at the signature prompt locks the account like guessing at the login page.
+    """
     access.require(ctx.user, "sign_adverse_events", participant.site_id)
     if not check_password(password or "", ctx.user.password):
+        LoginFailure.objects.create(username=ctx.user.get_username(), ip_address=ctx.ip_address)
         raise ValidationError({"password": "The password is not correct; the AEs were not signed."})
-    return record_signature(ctx=ctx, participant=participant, meaning=meaning)
+    with transaction.atomic():
+        return record_signature(ctx=ctx, participant=participant, meaning=meaning)
 
 
 def record_signature(*, ctx: AuditContext, participant: Participant, meaning: str) -> AeSignature:

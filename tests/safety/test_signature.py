@@ -39,6 +39,25 @@ def test_a_wrong_password_signs_nothing(make_ae, investigator, dosed_participant
     assert AeSignature.objects.count() == 0
 
 
+def test_wrong_signing_passwords_count_towards_the_login_lockout(
+    make_ae, investigator, dosed_participant, client
+):
+    from trial.models import LoginFailure
+
+    make_ae("Fatigue")
+    for _ in range(5):
+        with pytest.raises(ValidationError):
+            services.aes_sign(
+                ctx=factories.ctx_for(investigator),
+                participant=dosed_participant,
+                password="guess",
+                meaning=MEANING,
+            )
+    assert LoginFailure.objects.filter(username=investigator.username).count() == 5
+    response = client.post("/accounts/login/", {"username": investigator.username, "password": PASSWORD})
+    assert "locked" in response.content.decode()
+
+
 def test_only_the_investigator_signs(make_ae, coordinator, dosed_participant, client):
     make_ae("Fatigue")
     with pytest.raises(PermissionDenied):
