@@ -59,7 +59,7 @@ def _scan_context(request: HttpRequest, scan) -> dict:
         "vois": [(v, selectors.result_or_none(v)) for v in vois],
         "dose": selectors.tracer_dose_for(scan),
         "can_edit": access.can(request.user, "imaging", scan.participant.site_id),
-        "can_void": access.can(request.user, "void", scan.participant.site_id),
+        "can_void": access.can(request.user, "void_imaging", scan.participant.site_id),
         "polling": upload is not None and upload.state in (UploadState.STORED, UploadState.PROCESSING),
     }
 

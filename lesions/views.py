@@ -208,7 +208,7 @@ def _assessment_context(request, assessment, lesions, post=None, errors=None) ->
         "live": selectors.preview(assessment, entries),
         "can_write": _can_write(request, assessment.participant),
         "history": history_for(assessment),
-        "can_void": access.can(request.user, "void", assessment.participant.site_id),
+        "can_void": access.can(request.user, "void_lesions", assessment.participant.site_id),
     }
 
 

@@ -112,7 +112,7 @@ def biopsy_detail(request: HttpRequest, biopsy_pk: int) -> HttpResponse:
             "markers": selectors.active_markers(),
             "links": linked.biopsy_links(biopsy),
             "can_score": can_score and not biopsy.voided,
-            "can_void": access.can(request.user, "void", biopsy.participant.site_id),
+            "can_void": access.can(request.user, "void_pathology", biopsy.participant.site_id),
             "history": history_for(biopsy),
         },
     )

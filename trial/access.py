@@ -20,9 +20,21 @@ WRITE_CAPABILITIES: dict[str, frozenset[str]] = {
     "lesions": frozenset({Role.RADIOLOGIST}),
     "pathology": frozenset({Role.PATHOLOGIST}),
     "void": frozenset({Role.SITE_COORDINATOR, Role.INVESTIGATOR, Role.DATA_MANAGER}),
+    # Imaging, lesion and pathology records are voided by the specialists who enter them.
+    "void_imaging": frozenset({Role.RADIOLOGIST, Role.DATA_MANAGER}),
+    "void_lesions": frozenset({Role.RADIOLOGIST, Role.DATA_MANAGER}),
+    "void_pathology": frozenset({Role.PATHOLOGIST, Role.DATA_MANAGER}),
     "protocol": frozenset({Role.DATA_MANAGER}),
     "tokens": frozenset({Role.DATA_MANAGER}),
 }
+
+
+VOID_CAPABILITY_BY_APP = {"imaging": "void_imaging", "lesions": "void_lesions", "pathology": "void_pathology"}
+
+
+def void_capability(app_label: str) -> str:
+    """The capability needed to void or restore a record of this app."""
+    return VOID_CAPABILITY_BY_APP.get(app_label, "void")
 
 
 def active_memberships(user: Any) -> QuerySet[Membership]:

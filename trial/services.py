@@ -409,7 +409,7 @@ def _site_id_of(instance: Any) -> int:
 
 @transaction.atomic
 def record_void(*, ctx: AuditContext, instance: Any, reason: str) -> None:
-    access.require(ctx.user, "void", _site_id_of(instance))
+    access.require(ctx.user, access.void_capability(instance._meta.app_label), _site_id_of(instance))
     audited_void(instance, ctx=ctx, reason=reason)
     on_void = VOID_HOOKS.get(instance._meta.label_lower)
     if on_void:
@@ -418,7 +418,7 @@ def record_void(*, ctx: AuditContext, instance: Any, reason: str) -> None:
 
 @transaction.atomic
 def record_restore(*, ctx: AuditContext, instance: Any, reason: str) -> None:
-    access.require(ctx.user, "void", _site_id_of(instance))
+    access.require(ctx.user, access.void_capability(instance._meta.app_label), _site_id_of(instance))
     audited_restore(instance, ctx=ctx, reason=reason)
     on_void = VOID_HOOKS.get(instance._meta.label_lower)
     if on_void:

@@ -289,7 +289,7 @@ VOIDABLE_MODELS: set[str] = {
 def record_void(request: HttpRequest, app_label: str, model_name: str, object_pk: int) -> HttpResponse:
     instance = _voidable(request, app_label, model_name, object_pk)
     participant = instance if model_name == "participant" else instance.participant
-    access.require(request.user, "void", participant.site_id)
+    access.require(request.user, access.void_capability(app_label), participant.site_id)
     restoring = instance.voided
     form = ReasonForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

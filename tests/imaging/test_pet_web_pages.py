@@ -353,10 +353,12 @@ def test_voiding_a_blocked_upload_frees_the_scan_for_a_new_upload(
     assert blocked.state == UploadState.BLOCKED
     again = client.post(url, {"files": _files(directory)}, HTTP_ACCEPT="application/json")
     assert again.status_code == 400 and "already uploaded" in again.json()["errors"]["files"][0]
-    client.force_login(investigator)
     void = reverse(
         "record_void", kwargs={"app_label": "imaging", "model_name": "seriesupload", "object_pk": blocked.pk}
     )
+    client.force_login(investigator)
+    assert client.post(void, {"reason": "not an investigator's record"}).status_code == 403
+    client.force_login(pet_web_trial.radiologist)
     assert client.post(void, {"reason": "wrong radionuclide in the header; scanner fixed"}).status_code == 302
     pet_web_trial.scan.refresh_from_db()
     assert pet_web_trial.scan.status == ScanStatus.ACQUIRED

@@ -71,3 +71,23 @@ def test_records_are_voided_and_restored_never_deleted(participant, coordinator)
         AuditEntry.objects.filter(model="tracerdose", object_id=str(dose.pk)).values_list("action", flat=True)
     )
     assert actions == ["create", "void", "restore"]
+
+
+def test_specialist_records_are_voided_by_the_specialists_who_enter_them(
+    participant, coordinator, radiologist, client
+):
+    from django.core.exceptions import PermissionDenied
+
+    from lesions.models import Lesion
+
+    lesion = Lesion.objects.create(participant=participant, label="T1", organ="liver", role="target")
+    with pytest.raises(PermissionDenied):
+        services.record_void(ctx=factories.ctx_for(coordinator), instance=lesion, reason="not mine to void")
+    client.force_login(radiologist)
+    response = client.post(f"/records/lesions/lesion/{lesion.pk}/void/", {"reason": "Duplicate entry"})
+    assert response.status_code == 302
+    lesion.refresh_from_db()
+    assert lesion.voided and lesion.void_reason == "Duplicate entry"
+    client.force_login(radiologist)
+    dose = factories.record_tracer_dose(coordinator, participant)
+    assert client.post(f"/records/trial/tracerdose/{dose.pk}/void/", {"reason": "x"}).status_code == 403
