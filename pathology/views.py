@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
@@ -16,7 +17,7 @@ from pathology.models import Biopsy, BiopsyPeriod, IhcScore, MarkerDefinition
 from trial import access
 from trial.audit import AuditContext, history_for
 from trial.selectors import participant_get, participant_list, scoped_get
-from trial.web import add_validation_errors
+from trial.web import add_validation_errors, form_page
 
 
 @require_safe
@@ -45,26 +46,16 @@ def _lesions(participant) -> object:
 def biopsy_new(request: HttpRequest, participant_pk: int) -> HttpResponse:
     participant = participant_get(user=request.user, pk=participant_pk)
     access.require(request.user, "pathology", participant.site_id)
-    form = BiopsyForm(request.POST or None, lesions=_lesions(participant))
-    if request.method == "POST" and form.is_valid():
-        try:
-            biopsy = services.biopsy_record(
-                ctx=AuditContext.from_request(request), participant=participant, **form.cleaned_data
-            )
-        except ValidationError as exc:
-            add_validation_errors(form, exc)
-        else:
-            messages.success(request, f"Biopsy {biopsy.sample_id} recorded.")
-            return redirect("pathology:biopsy_detail", biopsy_pk=biopsy.pk)
-    return render(
+    return form_page(
         request,
-        "trial/simple_form.html",
-        {
-            "form": form,
-            "participant": participant,
-            "title": f"New biopsy — {participant.study_id}",
-        },
-        status=400 if form.errors else 200,
+        BiopsyForm(request.POST or None, lesions=_lesions(participant)),
+        lambda data: services.biopsy_record(
+            ctx=AuditContext.from_request(request), participant=participant, **data
+        ),
+        title=f"New biopsy — {participant.study_id}",
+        success=lambda biopsy: f"Biopsy {biopsy.sample_id} recorded.",
+        next_url=lambda biopsy: reverse("pathology:biopsy_detail", kwargs={"biopsy_pk": biopsy.pk}),
+        participant=participant,
     )
 
 
@@ -73,28 +64,22 @@ def biopsy_edit(request: HttpRequest, biopsy_pk: int) -> HttpResponse:
     access.require(request.user, "pathology", biopsy.participant.site_id)
     initial = {f: getattr(biopsy, f) for f in services.BIOPSY_FIELDS}
     initial["tumour_cells_present"] = "yes" if biopsy.tumour_cells_present else "no"
-    form = BiopsyEditForm(request.POST or None, initial=initial, lesions=_lesions(biopsy.participant))
-    if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
+
+    def save(data: dict) -> Biopsy:
         reason = data.pop("reason")
-        try:
-            services.biopsy_update(
-                ctx=AuditContext.from_request(request), biopsy=biopsy, data=data, reason=reason
-            )
-        except ValidationError as exc:
-            add_validation_errors(form, exc)
-        else:
-            messages.success(request, f"Biopsy {biopsy.sample_id} corrected.")
-            return redirect("pathology:biopsy_detail", biopsy_pk=biopsy.pk)
-    return render(
+        services.biopsy_update(
+            ctx=AuditContext.from_request(request), biopsy=biopsy, data=data, reason=reason
+        )
+        return biopsy
+
+    return form_page(
         request,
-        "trial/simple_form.html",
-        {
-            "form": form,
-            "participant": biopsy.participant,
-            "title": f"Correct biopsy {biopsy.sample_id}",
-        },
-        status=400 if form.errors else 200,
+        BiopsyEditForm(request.POST or None, initial=initial, lesions=_lesions(biopsy.participant)),
+        save,
+        title=f"Correct biopsy {biopsy.sample_id}",
+        success=lambda b: f"Biopsy {b.sample_id} corrected.",
+        next_url=lambda b: reverse("pathology:biopsy_detail", kwargs={"biopsy_pk": b.pk}),
+        participant=biopsy.participant,
     )
 
 

@@ -29,7 +29,7 @@ from trial.forms import (
     VisitRecordForm,
 )
 from trial.models import LoginFailure, ParticipantStatus, Visit
-from trial.web import add_validation_errors
+from trial.web import add_validation_errors, form_page
 
 
 def health(request: HttpRequest) -> JsonResponse:
@@ -176,23 +176,15 @@ def participant_form_page(
     title: str,
     success: str,
 ) -> HttpResponse:
-    """GET shows the form; a valid POST calls `save(ctx=..., participant=..., **cleaned_data)`.
-
-    A service ValidationError lands on the form (HTTP 400); success redirects to the participant page.
-    """
-    if request.method == "POST" and form.is_valid():
-        try:
-            save(ctx=AuditContext.from_request(request), participant=participant, **form.cleaned_data)
-        except ValidationError as exc:
-            add_validation_errors(form, exc)
-        else:
-            messages.success(request, success)
-            return redirect("participant_detail", participant_pk=participant.pk)
-    return render(
+    """A form whose service takes (ctx, participant, **cleaned_data) and returns to the participant page."""
+    return form_page(
         request,
-        "trial/simple_form.html",
-        {"form": form, "participant": participant, "title": title},
-        status=400 if form.errors else 200,
+        form,
+        lambda data: save(ctx=AuditContext.from_request(request), participant=participant, **data),
+        title=title,
+        success=lambda _result: success,
+        next_url=lambda _result: reverse("participant_detail", kwargs={"participant_pk": participant.pk}),
+        participant=participant,
     )
 
 
