@@ -54,12 +54,14 @@ class LockoutLoginView(auth_views.LoginView):
         ):
             form = self.get_form()
             form.add_error(None, "This account is locked after repeated failed logins; try again later.")
-            return self.form_invalid(form)
+            # A refused attempt on a locked account is not counted again: the lock ends on time.
+            return super().form_invalid(form)
         return super().post(request, *args, **kwargs)
 
     def form_invalid(self, form):
+        """A wrong user name or password counts towards the lockout."""
         username = self.request.POST.get("username", "")
-        if username and not form.non_field_errors().as_text().count("locked"):
+        if username:
             LoginFailure.objects.create(username=username, ip_address=self.request.META.get("REMOTE_ADDR"))
         return super().form_invalid(form)
 

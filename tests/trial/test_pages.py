@@ -191,3 +191,18 @@ def test_a_dose_form_refusal_is_shown_on_the_form(client, coordinator, participa
     )
     assert response.status_code == 400
     assert "residual activity must be less" in response.content.decode()
+
+
+def test_the_lock_ends_on_time_and_attempts_while_locked_do_not_extend_it(client, coordinator):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from trial.models import LoginFailure
+
+    for _ in range(6):
+        client.post("/accounts/login/", {"username": "carla", "password": "wrong"})
+    assert LoginFailure.objects.filter(username="carla").count() == 5
+    LoginFailure.objects.update(at=timezone.now() - dt.timedelta(minutes=16))
+    client.post("/accounts/login/", {"username": "carla", "password": factories.PASSWORD})
+    assert "_auth_user_id" in client.session
