@@ -110,7 +110,12 @@ def dashboard_summary(*, user: Any) -> list[dict[str, Any]]:
         upcoming = visits.filter(planned_date__gte=today, planned_date__lte=soon).select_related(
             "participant"
         )
-        overdue = [v for v in visits.select_related("participant") if v.window_end < today]
+        # Only visits planned before today can be past their window; the window end is checked per visit.
+        overdue = [
+            v
+            for v in visits.filter(planned_date__lt=today).select_related("participant")
+            if v.window_end < today
+        ]
         rows.append(
             {
                 "site": site,

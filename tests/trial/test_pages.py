@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.test import Client
+from django.utils import timezone
 
 from tests import factories
 
@@ -206,3 +207,16 @@ def test_the_lock_ends_on_time_and_attempts_while_locked_do_not_extend_it(client
     LoginFailure.objects.update(at=timezone.now() - dt.timedelta(minutes=16))
     client.post("/accounts/login/", {"username": "carla", "password": factories.PASSWORD})
     assert "_auth_user_id" in client.session
+
+
+def test_the_dashboard_counts_visits_past_their_window_as_overdue(coordinator, participant):
+    from trial import selectors
+    from trial.models import VisitStatus
+
+    today = timezone.localdate()
+    planned = participant.visits.filter(status=VisitStatus.PLANNED)
+    expected = {v.pk for v in planned if v.window_end < today}
+    assert expected, "the fixture participant has visits whose window has passed"
+    (row,) = selectors.dashboard_summary(user=coordinator)
+    assert row["overdue_count"] == len(expected)
+    assert {v.pk for v in row["overdue"]} <= expected
