@@ -5,7 +5,7 @@ import sys
 
 def main() -> None:
     if sys.argv[1:2] == ["pet_suv"]:  # Django-free fast path (imaging/pet_cli.py), same contract
-        from imaging.pet_cli import main as pet_suv_main
+        from quant.pet.cli import main as pet_suv_main
 
         sys.exit(pet_suv_main(sys.argv[2:]))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")

@@ -20,9 +20,9 @@ from scipy.optimize import OptimizeWarning, curve_fit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from imaging.aif import parker_plasma_mM  # noqa: E402
-from imaging.dce_models import conv_exp, extended_tofts  # noqa: E402
-from imaging.dce_voxelwise import ETOFTS_LOWER, ETOFTS_UPPER, fit_extended_tofts_voxelwise  # noqa: E402
+from quant.mri.aif import parker_plasma_mM  # noqa: E402
+from quant.mri.dce_models import conv_exp, extended_tofts  # noqa: E402
+from quant.mri.dce_voxelwise import ETOFTS_LOWER, ETOFTS_UPPER, fit_extended_tofts_voxelwise  # noqa: E402
 
 SHAPE = (64, 64, 20)
 N_FRAMES, DT_S, NOISE_SD = 60, 5.0, 0.01

@@ -26,7 +26,7 @@ def timing(radius: int) -> None:
     """Time each feature family on a gamma-noise sphere (generated here, nothing written)."""
     import numpy as np
 
-    from imaging.texture import ALL_FAMILIES, Discretisation, TextureSettings, compute_features
+    from quant.radiomics.texture import ALL_FAMILIES, Discretisation, TextureSettings, compute_features
 
     n = 2 * radius + 6
     z, y, x = np.mgrid[:n, :n, :n] - n // 2

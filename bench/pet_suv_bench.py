@@ -26,8 +26,8 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import pydicom  # noqa: E402
 
-from imaging.pet_cli import run  # noqa: E402
-from imaging.phantom import Lesion, PhantomSpec, write_phantom  # noqa: E402
+from quant.pet.cli import run  # noqa: E402
+from quant.pet.phantom import Lesion, PhantomSpec, write_phantom  # noqa: E402
 
 
 def lesions(n_slices: int, size: int) -> list[Lesion]:
@@ -107,7 +107,7 @@ def main() -> None:
         tracemalloc.stop()
         manage = [sys.executable, str(ROOT / "manage.py"), "pet_suv", *args]
         rss_process = child_peak_rss_mb(manage)
-        rss_interp = child_peak_rss_mb([sys.executable, "-c", "import imaging.pet_cli"])
+        rss_interp = child_peak_rss_mb([sys.executable, "-c", "import quant.pet.cli"])
     print(f"bare pydicom read (dcmread + pixel_array), best of {ns.runs}: {bare:.3f} s")
     print(
         f"engine read+validate+SUV+10 VOIs, best of {ns.runs}:        {eng:.3f} s  ratio {eng / bare:.2f} (target <= 1.3)"

@@ -60,7 +60,7 @@ def run(args, scratch: Path) -> None:
 
     from imaging import services
     from imaging.models import SeriesUpload, UploadState, VoiResult
-    from imaging.phantom import Lesion, PhantomSpec, write_phantom
+    from quant.pet.phantom import Lesion, PhantomSpec, write_phantom
     from tests import factories
     from tests.imaging.conftest import enrol_for_phantom
     from tests.worker import running_worker, wait_for

@@ -1,7 +1,7 @@
 """Demo PET data: generated 89Zr series for a few participants at both time points, ingested through the
 same upload pipeline (validation, cross-checks, de-identification, worker), with organ and lesion VOIs.
 
-Series are generated at demo time (imaging.phantom), never committed. Idempotent: a scan that already
+Series are generated at demo time (quant.pet.phantom), never committed. Idempotent: a scan that already
 has an upload is skipped.
 """
 
@@ -18,9 +18,9 @@ from django.db import transaction
 
 from imaging import services
 from imaging.models import Modality, Scan
-from imaging.phantom import SCAN_START, Lesion, PhantomSpec, write_phantom
-from imaging.suv import combine, parse_dt
 from imaging.upload import temp_upload_dir
+from quant.pet.phantom import SCAN_START, Lesion, PhantomSpec, write_phantom
+from quant.pet.suv import combine, parse_dt
 from trial.audit import AuditContext
 from trial.models import AuditSource, TracerDose
 

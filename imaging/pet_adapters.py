@@ -1,8 +1,8 @@
 """Thin adapters between the Django side and the pure PET modules (no Django imports).
 
-De-identification is imaging.deid (PS3.15 Annex E basic profile with the Retain Longitudinal Temporal,
+De-identification is quant.dicom.deid (PS3.15 Annex E basic profile with the Retain Longitudinal Temporal,
 Retain Patient Characteristics and Retain Safe Private options). `render_mip` chooses the SUV
-window for imaging.mip.
+window for quant.pet.mip.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 from pydicom.dataset import Dataset
 
-from imaging import deid, mip
+from quant.dicom import deid
+from quant.pet import mip
 
 
 @dataclass
@@ -23,7 +24,7 @@ class DeidOutcome:
 
 
 def deidentify_dataset(ds: Dataset, *, study_id: str, key: str) -> Dataset:
-    """A de-identified copy (imaging.deid) with the trial's options (basic profile + temporal + characteristics + safe private)."""
+    """A de-identified copy (quant.dicom.deid) with the trial's options (basic profile + temporal + characteristics + safe private)."""
     return deid.deidentify(ds, study_id, study_id, key.encode(), deid.DeidOptions())
 
 
@@ -49,7 +50,7 @@ def deidentify_files(paths: list[Path], out_dir: Path, *, study_id: str, key: st
 
 
 def render_mip(suv: np.ndarray, spacing: tuple[float, float, float]) -> tuple[bytes, dict]:
-    """Coronal MIP PNG (imaging.mip) windowed SUV 0 to the 99.5th percentile of the projection (at least 2)."""
+    """Coronal MIP PNG (quant.pet.mip) windowed SUV 0 to the 99.5th percentile of the projection (at least 2)."""
     projection = np.max(suv, axis=1)
     high = max(2.0, float(np.ceil(np.percentile(projection, 99.5))))
     png = mip.coronal_mip_png(suv, spacing, suv_window=(0.0, high))

@@ -22,8 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 from pydicom.errors import InvalidDicomError
 
-from imaging import crosscheck, pet_adapters
-from imaging.dicom_series import Geometry, PetSeries, SeriesError, read_series
+from imaging import pet_adapters
 from imaging.models import (
     Finding,
     Modality,
@@ -38,14 +37,16 @@ from imaging.models import (
     VoiResult,
     VoiSource,
 )
-from imaging.suv import SuvError, SuvResult, compute_suv
 from imaging.upload import UploadRefused
-from imaging.voi import VoiError, nifti_voi, rtstruct_voi, seg_vois, sphere_voi, voi_metrics
+from quant.dicom.series import Geometry, PetSeries, SeriesError, read_series
+from quant.pet import crosscheck
+from quant.pet.suv import SuvError, SuvResult, compute_suv
+from quant.pet.voi import VoiError, nifti_voi, rtstruct_voi, seg_vois, sphere_voi, voi_metrics
 from trial import access
 from trial.audit import AuditContext, audited_create, audited_update, write_entry
 from trial.models import AuditSource, Participant, TracerDose, Visit
 
-ENGINE_VERSION = "cd8pet-pet 1.0 (imaging.suv QIBA, imaging.voi)"
+ENGINE_VERSION = "cd8pet-pet 1.0 (quant.pet.suv QIBA, quant.pet.voi)"
 SUV_MATCH_RTOL = 1e-9
 
 

@@ -1,4 +1,4 @@
-"""Adapter between stored lesions/measurements and the pure RECIST engine (imaging.recist).
+"""Adapter between stored lesions/measurements and the pure RECIST engine (quant.response.recist).
 
 No database access here: callers pass plain rows, so the same code serves the stored recomputation
 and the live (unsaved) preview while a radiologist types.
@@ -11,7 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from imaging import recist
+from quant.response import recist
+from quant.response.evaluate import evaluate
 
 TOO_SMALL_MM = 5.0
 
@@ -99,7 +100,7 @@ def compute(lesions: Iterable[LesionRow], assessments: list[AssessmentRow]) -> C
         return Computed({}, {}, "")
     e_lesions, e_assessments = to_engine(lesions, assessments)
     try:
-        ev = recist.evaluate(e_lesions, e_assessments)
+        ev = evaluate(e_lesions, e_assessments)
     except recist.RecistInputError as exc:
         empty = {a.key: blank_result() for a in assessments}
         return Computed(empty, {}, str(exc))
@@ -148,7 +149,7 @@ def blank_result() -> dict[str, Any]:
 def selection_issues(
     lesions: Iterable[LesionRow], baseline: Mapping[str, float | None], *, complete: bool = False
 ) -> list[recist.SelectionIssue]:
-    """Baseline-selection problems (imaging.recist rules); unmeasured targets only when complete."""
+    """Baseline-selection problems (quant.response.recist rules); unmeasured targets only when complete."""
     e_lesions = [
         recist.Lesion(les.label, les.role, les.organ, les.nodal)
         for les in lesions

@@ -1,6 +1,6 @@
 """Lesion registry: the spine that links PET VOIs, MRI ROIs, biopsies and RECIST measurements.
 
-Assessments hold the responses computed by imaging.recist (RECIST 1.1 and iRECIST) with the rule codes
+Assessments hold the responses computed by quant.response.recist (RECIST 1.1 and iRECIST) with the rule codes
 that fired; MRI parameter sets, derived voxel maps and mask analyses (volume, texture) hang off a lesion.
 """
 

@@ -498,7 +498,8 @@ def curve_upload(
     roi_label: str = "whole lesion",
 ) -> MriParameterSet:
     """Store an uploaded curve CSV and queue its fit (lesions.tasks.fit_curve)."""
-    from lesions import mri_io, tasks
+    from lesions import tasks
+    from quant.mri import io as mri_io
 
     if kind not in ParameterKind.values:
         raise ValidationError({"kind": f"unknown kind {kind!r}"})
@@ -540,7 +541,8 @@ def voxelwise_upload(
     roi_label: str = "whole lesion",
 ) -> MriParameterSet:
     """Store a 4D concentration series, a 3D mask and an AIF; queue the voxel-wise extended Tofts fit."""
-    from lesions import mri_io, tasks
+    from lesions import tasks
+    from quant.mri import io as mri_io
 
     dyn_bytes, mask_bytes = dynamic.read(), mask.read()
     aif_bytes = aif.read() if aif else b""
@@ -592,7 +594,8 @@ def mask_analysis_upload(
     modality: str = "mri",
 ) -> MaskAnalysis:
     """Store a lesion mask (and optional image for texture); queue volumetry + texture."""
-    from lesions import mri_io, tasks
+    from lesions import tasks
+    from quant.mri import io as mri_io
 
     require(ctx.user, CAPABILITY, lesion.participant.site_id)
     mask_bytes = mask.read()

@@ -35,7 +35,7 @@ def _fail(instance: Any, exc: Exception, what: str) -> None:
 
 
 def _dce_values(kind_model: str, t: np.ndarray, cols: dict[str, np.ndarray]) -> tuple[dict, dict]:
-    from imaging.dce import fit_dce_curve, semi_quantitative
+    from quant.mri.dce import fit_dce_curve, semi_quantitative
 
     fit = fit_dce_curve(t, cols["ct_mM"], cols["cp_mM"], kind_model)
     p = fit.params
@@ -50,7 +50,7 @@ def _dce_values(kind_model: str, t: np.ndarray, cols: dict[str, np.ndarray]) -> 
     }
     if values["ktrans_per_min"] is not None and values["ve"]:
         values["kep_per_min"] = values["ktrans_per_min"] / values["ve"]
-    prov = {"engine": "imaging.dce.fit_dce_curve", "model": kind_model, "definitions": fit.definitions}
+    prov = {"engine": "quant.mri.dce.fit_dce_curve", "model": kind_model, "definitions": fit.definitions}
     try:
         sq = semi_quantitative(t, cols["ct_mM"])
     except ValueError as exc:
@@ -66,7 +66,7 @@ def _dce_values(kind_model: str, t: np.ndarray, cols: dict[str, np.ndarray]) -> 
             }
         )
         prov["semi_quantitative"] = {
-            "engine": "imaging.dce_semiquant",
+            "engine": "quant.mri.dce_semiquant",
             "arrival_s": sq["arrival_s"],
             "definitions": sq["definitions"],
         }
@@ -74,7 +74,7 @@ def _dce_values(kind_model: str, t: np.ndarray, cols: dict[str, np.ndarray]) -> 
 
 
 def _diffusion_values(kind: str, model: str, cols: dict[str, np.ndarray]) -> tuple[dict, dict]:
-    from imaging import dki, ivim
+    from quant.mri import dki, ivim
 
     b, s = cols["b_s_mm2"], cols["signal"]
     if kind == "ivim":
@@ -82,12 +82,12 @@ def _diffusion_values(kind: str, model: str, cols: dict[str, np.ndarray]) -> tup
         r = fn(b, s)
         fitted = ivim.ivim_signal(b, r.S0, r.f, r.Dstar_mm2_s, r.D_mm2_s)
         values = {"ivim_f": r.f, "ivim_d_mm2_s": r.D_mm2_s, "ivim_dstar_mm2_s": r.Dstar_mm2_s}
-        prov = {"engine": f"imaging.ivim.{fn.__name__}", "method": r.method, "S0": r.S0}
+        prov = {"engine": f"quant.mri.ivim.{fn.__name__}", "method": r.method, "S0": r.S0}
     else:
         r = dki.fit_dki(b, s)
         fitted = dki.dki_signal(b, r.S0, r.D_mm2_s, r.K)
         values = {"dki_d_mm2_s": r.D_mm2_s, "dki_k": r.K}
-        prov = {"engine": "imaging.dki.fit_dki", "S0": r.S0, "b_limit_s_mm2": _num(r.b_limit_s_mm2)}
+        prov = {"engine": "quant.mri.dki.fit_dki", "S0": r.S0, "b_limit_s_mm2": _num(r.b_limit_s_mm2)}
     values["fit_rms"] = float(np.sqrt(np.mean((fitted - s) ** 2)))
     values["fit_success"] = True
     return values, prov
@@ -96,9 +96,9 @@ def _diffusion_values(kind: str, model: str, cols: dict[str, np.ndarray]) -> tup
 @shared_task(acks_late=True)
 def fit_curve(parameter_set_id: int) -> str:
     """Fit an uploaded DCE or diffusion curve and store the parameters on the set."""
-    from lesions import mri_io
     from lesions.models import MriParameterSet
     from lesions.services import job_finish
+    from quant.mri import io as mri_io
 
     ps = MriParameterSet.objects.get(pk=parameter_set_id)
     try:
@@ -121,7 +121,7 @@ def fit_curve(parameter_set_id: int) -> str:
 
 
 def _load(path: str, what: str) -> tuple[np.ndarray, tuple[float, ...], Any]:
-    from lesions import mri_io
+    from quant.mri import io as mri_io
 
     return mri_io.load_nifti(read_bytes(path), what)
 
@@ -129,11 +129,11 @@ def _load(path: str, what: str) -> tuple[np.ndarray, tuple[float, ...], Any]:
 @shared_task(acks_late=True)
 def fit_voxelwise(parameter_set_id: int) -> str:
     """Vectorised extended Tofts over every mask voxel; maps stored as NIfTI DerivedImages."""
-    from imaging.aif import parker_plasma_mM
-    from imaging.dce import fit_extended_tofts_voxelwise
-    from lesions import mri_io
     from lesions.models import DerivedImage, MriParameterSet
     from lesions.services import job_finish
+    from quant.mri import io as mri_io
+    from quant.mri.aif import parker_plasma_mM
+    from quant.mri.dce import fit_extended_tofts_voxelwise
 
     ps = MriParameterSet.objects.get(pk=parameter_set_id)
     try:
@@ -155,7 +155,7 @@ def fit_voxelwise(parameter_set_id: int) -> str:
         return "failed"
     prov = {
         **ps.provenance,
-        "engine": "imaging.dce.fit_extended_tofts_voxelwise",
+        "engine": "quant.mri.dce.fit_extended_tofts_voxelwise",
         "method": "Murase linear least squares start + batched bounded Levenberg-Marquardt (vectorised)",
         "inputs": {"dynamic": ps.input_file, "mask": ps.mask_file, "aif": ps.aif_file or None},
         "frames": int(dyn.shape[3]),
@@ -197,11 +197,11 @@ def fit_voxelwise(parameter_set_id: int) -> str:
 @shared_task(acks_late=True)
 def analyse_mask(analysis_id: int) -> str:
     """Lesion volume (voxel count and mesh) and, with an image, IBSI texture features."""
-    from imaging.texture import Discretisation, TextureSettings, compute_features
-    from imaging.volumetry import lesion_volume
-    from lesions import mri_io
     from lesions.models import MaskAnalysis
     from lesions.services import job_finish
+    from quant.mri import io as mri_io
+    from quant.radiomics.texture import Discretisation, TextureSettings, compute_features
+    from quant.radiomics.volumetry import lesion_volume
 
     ma = MaskAnalysis.objects.get(pk=analysis_id)
     try:
@@ -211,7 +211,7 @@ def analyse_mask(analysis_id: int) -> str:
         features: dict[str, float] = {}
         prov: dict[str, Any] = {
             "volumetry": {
-                "engine": "imaging.volumetry.lesion_volume",
+                "engine": "quant.radiomics.volumetry.lesion_volume",
                 "formula": vol.formula,
                 "axes": "(z, y, x) from NIfTI (x, y, z)",
             }
@@ -223,7 +223,7 @@ def analyse_mask(analysis_id: int) -> str:
             tex = compute_features(arr, m, spacing, settings)
             features = {k: _num(v) for k, v in tex.features.items()}
             prov["texture"] = {
-                "engine": "imaging.texture.compute_features (IBSI 1)",
+                "engine": "quant.radiomics.texture.compute_features (IBSI 1)",
                 "discretisation": tex.discretisation,
                 "n_voxels": tex.n_voxels,
                 "n_levels": tex.n_levels,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from imaging.phantom import PhantomInfo, PhantomSpec, write_phantom
+from quant.pet.phantom import PhantomInfo, PhantomSpec, write_phantom
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "suv_reference"
 SMALL = (12, 40, 40)

@@ -81,7 +81,7 @@ def pet_web_trial(pet_web_media, coordinator, site_nl, radiologist) -> PetTrial:
 
 def series_maker(tmp_path):
     """make(name, **PhantomSpec fields) writes a small 89Zr phantom (12 x 40 x 40, 4 mm): (info, directory)."""
-    from imaging.phantom import PhantomSpec, write_phantom
+    from quant.pet.phantom import PhantomSpec, write_phantom
 
     def make(name: str = "series", **fields):
         fields.setdefault("shape", (12, 40, 40))

@@ -10,7 +10,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
-from imaging.texture import Discretisation, TextureSettings, compute_features
+from quant.radiomics.texture import Discretisation, TextureSettings, compute_features
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "ibsi1"
 SIGNIFICANT_DIGITS = 3

@@ -6,7 +6,8 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from imaging.recist import Assessment, Evaluation, Lesion, NewLesion, Settings, evaluate
+from quant.response.evaluate import evaluate
+from quant.response.recist import Assessment, Evaluation, Lesion, NewLesion, Settings
 
 START = dt.date(2025, 1, 1)
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
 
-from imaging.aif import parker_blood_mM, parker_plasma_mM, shift_aif, weinmann_plasma_mM
-from imaging.dce import spgr_signal, spgr_signal_to_concentration
-from imaging.dce_models import conv_exp, two_cxm
-from imaging.quant_errors import QuantInputError
+from quant.errors import QuantInputError
+from quant.mri.aif import parker_blood_mM, parker_plasma_mM, shift_aif, weinmann_plasma_mM
+from quant.mri.dce import spgr_signal, spgr_signal_to_concentration
+from quant.mri.dce_models import conv_exp, two_cxm
 
 
 def test_parker_aif_matches_the_published_check_values() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from imaging.dce import fit_dce_curve
+from quant.mri.dce import fit_dce_curve
 from tests.imaging.osipi_dce_data import extended_tofts_cases, failures, tofts_cases, two_cxm_cases
 
 TOFTS = tofts_cases()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from imaging.dce_semiquant import SEMIQUANT_DEFINITIONS, semi_quantitative
-from imaging.quant_errors import QuantInputError
+from quant.errors import QuantInputError
+from quant.mri.dce_semiquant import SEMIQUANT_DEFINITIONS, semi_quantitative
 
 A, TAU, T0, DT = 0.01, 40.0, 30.0, 0.5  # mM/s, s, s, s
 T = np.arange(0.0, 600.0 + DT, DT)

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from scipy.optimize import least_squares
 
-from imaging.aif import parker_plasma_mM
-from imaging.dce_models import extended_tofts
-from imaging.dce_voxelwise import fit_extended_tofts_voxelwise, fit_tofts_family_voxelwise
-from imaging.quant_errors import QuantInputError
+from quant.errors import QuantInputError
+from quant.mri.aif import parker_plasma_mM
+from quant.mri.dce_models import extended_tofts
+from quant.mri.dce_voxelwise import fit_extended_tofts_voxelwise, fit_tofts_family_voxelwise
 
 T_S = np.arange(60) * 5.0
 CP = parker_plasma_mM(T_S, delay_s=20.0)

@@ -7,9 +7,9 @@ from pathlib import Path
 import pydicom
 import pytest
 
-from imaging.deid import DeidOptions, deidentify, deidentify_file, remap_uid, sha256_hex
-from imaging.dicom_series import read_series
-from imaging.suv import compute_suv
+from quant.dicom.deid import DeidOptions, deidentify, deidentify_file, remap_uid, sha256_hex
+from quant.dicom.series import read_series
+from quant.pet.suv import compute_suv
 
 from ._pet_support import small_phantom
 

@@ -11,7 +11,7 @@ import pydicom
 import pytest
 from pydicom.uid import HTJ2KLossless, JPEGLossless, JPEGLosslessSV1, JPEGLSLossless, RLELossless
 
-from imaging.dicom_series import MixedSeriesError, SeriesError, read_series
+from quant.dicom.series import MixedSeriesError, SeriesError, read_series
 
 from ._pet_support import small_phantom
 
@@ -151,7 +151,7 @@ def test_absurd_dimensions_refused(tmp_path, rows, cols):
 
 
 def test_absurd_slice_count_refused(pet_series, monkeypatch):
-    import imaging.dicom_series as module
+    import quant.dicom.series as module
 
     monkeypatch.setattr(module, "MAX_SLICES", 10)
     _refused(pet_series.files, "absurd number of slices")
@@ -198,7 +198,7 @@ def test_directory_argument(pet_series):
 @pytest.mark.parametrize("source", ["phantom", "dro"])
 def test_fast_scan_equals_pydicom_path(pet_series, monkeypatch, source):
     """Slices 2..n are scanned without pydicom; the result must equal the all-pydicom read."""
-    import imaging.dicom_series as module
+    import quant.dicom.series as module
 
     if source == "phantom":
         files = pet_series.files
@@ -218,7 +218,7 @@ def test_fast_scan_equals_pydicom_path(pet_series, monkeypatch, source):
 
 
 def test_scan_series_lists_series_for_a_chooser(pet_series, tmp_path):
-    from imaging.dicom_series import scan_series
+    from quant.dicom.series import scan_series
 
     other = small_phantom(tmp_path / "other", shape=(3, 40, 40), series_description="PET NAC")
     found = scan_series([*pet_series.files, *other.files])

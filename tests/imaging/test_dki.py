@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from imaging.dki import dki_signal, fit_dki, validity_limit
-from imaging.quant_errors import ModelValidityError, QuantInputError
+from quant.errors import ModelValidityError, QuantInputError
+from quant.mri.dki import dki_signal, fit_dki, validity_limit
 
 B = np.array([0, 100, 300, 500, 800, 1000, 1300, 1600, 2000.0])
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from imaging.ivim import fit_ivim, fit_ivim_segmented, ivim_signal
-from imaging.quant_errors import QuantInputError
+from quant.errors import QuantInputError
+from quant.mri.ivim import fit_ivim, fit_ivim_segmented, ivim_signal
 
 DATA = json.loads(
     (Path(__file__).resolve().parent.parent / "data" / "osipi_ivim" / "generic.json").read_text()

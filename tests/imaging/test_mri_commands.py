@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
-from imaging.aif import parker_plasma_mM
-from imaging.dce_models import extended_tofts, tofts, two_cxm
-from imaging.dki import dki_signal
-from imaging.ivim import ivim_signal
+from quant.mri.aif import parker_plasma_mM
+from quant.mri.dce_models import extended_tofts, tofts, two_cxm
+from quant.mri.dki import dki_signal
+from quant.mri.ivim import ivim_signal
 
 T_S = np.arange(0.0, 300.0, 2.0)
 CP = parker_plasma_mM(T_S, delay_s=20.0)

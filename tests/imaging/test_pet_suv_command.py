@@ -74,9 +74,9 @@ def test_json_contract(pet_dir):
 
 
 def test_nifti_mask_and_rtstruct_and_seg_options(pet_dir, tmp_path):
-    from imaging.dicom_series import read_series
-    from imaging.phantom import write_nifti_mask, write_rtstruct, write_seg
-    from imaging.voi import sphere_voi
+    from quant.dicom.series import read_series
+    from quant.pet.phantom import write_nifti_mask, write_rtstruct, write_seg
+    from quant.pet.voi import sphere_voi
 
     info, folder = pet_dir
     series = read_series(info.files)

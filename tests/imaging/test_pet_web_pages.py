@@ -14,8 +14,8 @@ from django.urls import reverse
 
 from imaging import services
 from imaging.models import Finding, ScanStatus, SeriesUpload, UploadState, Voi, VoiResult
-from imaging.phantom import write_nifti_mask, write_rtstruct, write_seg
-from imaging.voi import sphere_voi
+from quant.pet.phantom import write_nifti_mask, write_rtstruct, write_seg
+from quant.pet.voi import sphere_voi
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -343,7 +343,7 @@ def test_other_sites_get_404_and_read_only_roles_403_on_every_pet_url(
 def test_voiding_a_blocked_upload_frees_the_scan_for_a_new_upload(
     client, pet_web_trial, pet_web_series, investigator, tmp_path
 ):
-    from imaging.suv import ZR89_HALF_LIFE_S
+    from quant.pet.suv import ZR89_HALF_LIFE_S
 
     _info, directory = pet_web_series(half_life_s=ZR89_HALF_LIFE_S * 1.02)
     client.force_login(pet_web_trial.radiologist)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from imaging.recist import overall_response
+from quant.response.recist import overall_response
 from tests.imaging.recist_helpers import column, new, non_target, run, target, visit
 
 # Baseline: T1 liver 40 mm + LN1 node 20 mm short axis = 60 mm; NT1 bone present.

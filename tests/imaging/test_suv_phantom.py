@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from imaging.dicom_series import read_series
-from imaging.suv import ZR89_HALF_LIFE_S, SuvError, compute_suv
+from quant.dicom.series import read_series
+from quant.pet.suv import ZR89_HALF_LIFE_S, SuvError, compute_suv
 
 from ._pet_support import small_phantom
 

@@ -10,8 +10,8 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from imaging.dicom_series import read_series
-from imaging.suv import (
+from quant.dicom.series import read_series
+from quant.pet.suv import (
     SuvError,
     SuvHeader,
     bsa_dubois_m2,
@@ -20,7 +20,7 @@ from imaging.suv import (
     lbm_janmahasatian_kg,
     normalisations,
 )
-from imaging.voi import nifti_voi
+from quant.pet.voi import nifti_voi
 
 from ._pet_support import DATA
 
@@ -181,7 +181,7 @@ def test_upstream_error_cases(change, message):
 
 def test_dro_nifti_and_rtstruct_masks_differ_as_documented():
     """SOURCE.md: the RTSTRUCT covers 16 slices, the NIfTI mask 18."""
-    from imaging.voi import rtstruct_roi_names, rtstruct_voi
+    from quant.pet.voi import rtstruct_roi_names, rtstruct_voi
 
     folder = DRO_DIR / "DRO_0_0"
     series = read_series(sorted(str(p) for p in (folder / "PT").glob("*.dcm")))

@@ -5,10 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from imaging import texture_matrices as tm
-from imaging import texture_morph
-from imaging.texture import Discretisation, TextureError, TextureSettings, compute_features, discretise
-from imaging.texture_stats import intensity_volume_histogram
+from quant.radiomics import texture_matrices as tm
+from quant.radiomics import texture_morph
+from quant.radiomics.texture import (
+    Discretisation,
+    TextureError,
+    TextureSettings,
+    compute_features,
+    discretise,
+)
+from quant.radiomics.texture_stats import intensity_volume_histogram
 from tests.imaging.ibsi1_reference import DATA, compute_phantom_features, load_nifti_zyx, matches_reference
 
 

@@ -14,9 +14,9 @@ from django.core.files.storage import default_storage
 from django.db import connection
 
 from imaging import services
-from imaging.dicom_series import read_series
 from imaging.models import Finding, ScanStatus, SeriesUpload, UploadState
-from imaging.suv import ZR89_HALF_LIFE_S, compute_suv
+from quant.dicom.series import read_series
+from quant.pet.suv import ZR89_HALF_LIFE_S, compute_suv
 from tests import factories
 from tests.imaging.conftest import PHANTOM_INJECTION_UTC, enrol_for_phantom
 

@@ -6,9 +6,9 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from imaging.dicom_series import read_series
-from imaging.phantom import write_nifti_mask, write_rtstruct, write_seg
-from imaging.voi import VoiError, nifti_voi, rtstruct_voi, seg_vois, sphere_voi
+from quant.dicom.series import read_series
+from quant.pet.phantom import write_nifti_mask, write_rtstruct, write_seg
+from quant.pet.voi import VoiError, nifti_voi, rtstruct_voi, seg_vois, sphere_voi
 
 from ._pet_support import small_phantom
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from imaging.dicom_series import read_series
-from imaging.phantom import Lesion
-from imaging.suv import compute_suv
-from imaging.voi import (
+from quant.dicom.series import read_series
+from quant.pet.phantom import Lesion
+from quant.pet.suv import compute_suv
+from quant.pet.voi import (
     PEAK_RADIUS_MM,
     VoiError,
     from_full_mask,
@@ -149,7 +149,7 @@ def test_coronal_mip_png_aspect_and_values(tmp_path):
 
     from matplotlib import image as mpimg
 
-    from imaging.mip import coronal_mip, coronal_mip_png
+    from quant.pet.mip import coronal_mip, coronal_mip_png
 
     suv = np.zeros((10, 6, 8), dtype=np.float32)
     suv[9, 2, 3] = 10.0  # most superior slice

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from imaging.volumetry import VolumetryError, lesion_volume, percent_change
+from quant.radiomics.volumetry import VolumetryError, lesion_volume, percent_change
 
 SPHERE_TOLERANCE = {10: 0.02, 20: 0.01}  # relative mesh-volume error allowed for radius (voxels)
 

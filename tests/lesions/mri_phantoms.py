@@ -7,9 +7,9 @@ import io
 import nibabel as nib
 import numpy as np
 
-from imaging.aif import parker_plasma_mM
-from imaging.dce_models import extended_tofts
-from imaging.ivim import ivim_signal
+from quant.mri.aif import parker_plasma_mM
+from quant.mri.dce_models import extended_tofts
+from quant.mri.ivim import ivim_signal
 
 T_S = np.arange(0, 300, 4.0)  # 75 frames, 4 s
 DELAY_S = 20.0

@@ -8,8 +8,9 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from lesions import mri_io, services
+from lesions import services
 from lesions.models import MaskAnalysis, MriParameterSet
+from quant.mri import io as mri_io
 from tests.factories import ctx_for
 from tests.lesions import mri_phantoms as ph
 from tests.lesions.helpers import day, lesion
@@ -74,7 +75,7 @@ def test_uploaded_dce_curve_is_fitted_by_the_engine(radiologist, t1):
     assert ps.ktrans_per_min == pytest.approx(ph.TRUE["ktrans"], rel=0.01)
     assert ps.ve == pytest.approx(ph.TRUE["ve"], rel=0.01)
     assert ps.vp == pytest.approx(ph.TRUE["vp"], rel=0.01)
-    assert ps.iauc60_mm_s is not None and ps.provenance["engine"] == "imaging.dce.fit_dce_curve"
+    assert ps.iauc60_mm_s is not None and ps.provenance["engine"] == "quant.mri.dce.fit_dce_curve"
 
 
 def test_uploaded_ivim_curve_is_fitted(radiologist, t1, django_capture_on_commit_callbacks):
@@ -130,7 +131,7 @@ def test_voxelwise_maps_are_stored_as_nifti_with_provenance(
     stats = images["Ktrans_per_min"].stats
     assert stats["n_voxels"] == 32 and stats["median"] == pytest.approx(0.2, rel=1e-2)
     assert ps.ktrans_per_min == pytest.approx(stats["median"])
-    assert images["ve"].provenance["engine"] == "imaging.dce.fit_extended_tofts_voxelwise"
+    assert images["ve"].provenance["engine"] == "quant.mri.dce.fit_extended_tofts_voxelwise"
     assert images["ve"].provenance["aif"] == "measured (uploaded CSV)"
     r = client_for(radiologist).get(f"/lesions/derived/{images['ve'].pk}/preview/")
     assert b"".join(r.streaming_content)[:4] == b"\x89PNG"

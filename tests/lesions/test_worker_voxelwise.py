@@ -7,8 +7,9 @@ import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from lesions import mri_io, services
+from lesions import services
 from lesions.models import MriParameterSet
+from quant.mri import io as mri_io
 from tests.factories import ctx_for
 from tests.lesions import mri_phantoms as ph
 from tests.lesions.helpers import day, lesion

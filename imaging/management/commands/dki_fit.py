@@ -6,9 +6,9 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from imaging.cli_csv import read_numeric_columns
-from imaging.dki import fit_dki
-from imaging.quant_errors import QuantInputError
+from quant.errors import QuantInputError
+from quant.mri.curve_csv import read_numeric_columns
+from quant.mri.dki import fit_dki
 
 
 class Command(BaseCommand):

@@ -6,9 +6,9 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from imaging.cli_csv import read_numeric_columns
-from imaging.ivim import fit_ivim
-from imaging.quant_errors import QuantInputError
+from quant.errors import QuantInputError
+from quant.mri.curve_csv import read_numeric_columns
+from quant.mri.ivim import fit_ivim
 
 
 class Command(BaseCommand):

@@ -1,10 +1,10 @@
-"""``manage.py pet_suv``: SUV and VOI metrics of one PET series (thin wrapper over imaging.pet_cli)."""
+"""``manage.py pet_suv``: SUV and VOI metrics of one PET series (thin wrapper over quant.pet.cli)."""
 
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from imaging import pet_cli
+from quant.pet import cli as pet_cli
 
 
 class Command(BaseCommand):

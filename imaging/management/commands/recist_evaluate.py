@@ -8,8 +8,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from imaging.recist import RecistInputError
-from imaging.recist_input import evaluate_request
+from quant.response.recist import RecistInputError
+from quant.response.request import evaluate_request
 
 
 class Command(BaseCommand):

@@ -13,16 +13,14 @@ from typing import Any
 
 import numpy as np
 
+from quant.errors import MriInputError
+
 CURVE_COLUMNS = {
     "dce": ("t_s", "ct_mM", "cp_mM"),
     "ivim": ("b_s_mm2", "signal"),
     "dki": ("b_s_mm2", "signal"),
 }
 AIF_COLUMNS = ("t_s", "cp_mM")
-
-
-class MriInputError(ValueError):
-    """An uploaded MRI file that cannot be used; the message says why in one line."""
 
 
 def parse_csv_columns(data: bytes, columns: Sequence[str], what: str = "CSV") -> dict[str, np.ndarray]:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 from skimage.measure import marching_cubes
 
+from quant.errors import VolumetryError
+
 MM3_PER_ML = 1000.0
 
 VOXEL_FORMULA = "V_voxel = N_voxels x (dz x dy x dx) [mm3]; mL = mm3 / 1000"
@@ -20,10 +22,6 @@ MESH_FORMULA = (
     "of the zero-padded mask, vertices in mm (divergence theorem)"
 )
 CHANGE_FORMULA = "change % = 100 x (V_current - V_baseline) / V_baseline"
-
-
-class VolumetryError(ValueError):
-    """Invalid mask or spacing given to a volumetry function."""
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,10 @@ import sys
 
 import numpy as np
 
-from imaging.dicom_series import SeriesError, list_dicom_files, read_series
-from imaging.suv import SuvError, compute_suv, normalisations
-from imaging.voi import VoiError, nifti_voi, rtstruct_voi, seg_vois, sphere_voi, voi_metrics
+from quant.dicom.series import SeriesError, list_dicom_files, read_series
+from quant.errors import PetCommandError
+from quant.pet.suv import SuvError, compute_suv, normalisations
+from quant.pet.voi import VoiError, nifti_voi, rtstruct_voi, seg_vois, sphere_voi, voi_metrics
 
 CONTRACT_KEYS = (
     "suv_max",
@@ -31,10 +32,6 @@ CONTRACT_KEYS = (
     "mtv41_ml",
     "tlg41",
 )
-
-
-class PetCommandError(ValueError):
-    """Bad arguments or input; one-line message."""
 
 
 class _Parser(argparse.ArgumentParser):

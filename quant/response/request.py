@@ -8,7 +8,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from imaging.recist import (
+from quant.response.evaluate import evaluate
+from quant.response.recist import (
     NT_STATUSES,
     ROLES,
     Assessment,
@@ -16,7 +17,6 @@ from imaging.recist import (
     NewLesion,
     RecistInputError,
     Settings,
-    evaluate,
 )
 
 

@@ -1,6 +1,6 @@
 """RECIST 1.1 response engine (Eisenhauer et al., Eur J Cancer 2009;45:228-247).
 
-Plain module, no Django. ``evaluate()`` runs RECIST 1.1 and iRECIST (see ``imaging.irecist``)
+Plain module, no Django. ``quant.response.evaluate.evaluate()`` runs RECIST 1.1 and iRECIST (``quant.response.irecist``)
 over one participant's assessments and returns every time-point response with the rule that fired.
 
 Input conventions:
@@ -9,7 +9,7 @@ Input conventions:
   "too small to measure" is entered by the reader as 5 mm;
 - ``non_target``: ``absent`` | ``present`` | ``unequivocal_progression`` | ``not_assessed``;
   ``unequivocal_progression`` is read against the nadir state, except while an iRECIST iUPD is
-  pending, where it means a further increase since the previous assessment (see ``imaging.irecist``);
+  pending, where it means a further increase since the previous assessment (see ``quant.response.irecist``);
 - ``new_lesions``: every new lesion visible at that assessment with a stable id across assessments;
   a listed lesion with ``mm == 0`` or one no longer listed has resolved; a new node under 10 mm short
   axis is normal and ignored.
@@ -27,6 +27,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from quant.errors import RecistInputError
+
 EPS = 1e-6
 MAX_TARGETS = 5
 MAX_TARGETS_PER_ORGAN = 2
@@ -43,10 +45,6 @@ ABSENT, PRESENT, UNEQUIVOCAL, NOT_ASSESSED = "absent", "present", "unequivocal_p
 NT_STATUSES = (ABSENT, PRESENT, UNEQUIVOCAL, NOT_ASSESSED)
 
 CR, PR, SD, PD, NE, NON_CR_NON_PD = "CR", "PR", "SD", "PD", "NE", "NON_CR_NON_PD"
-
-
-class RecistInputError(ValueError):
-    """Input that the engine refuses; the message is one readable line."""
 
 
 @dataclass(frozen=True)
@@ -484,28 +482,6 @@ def _new_reason(new: Sequence[NewLesion]) -> Reason:
     if not new:
         return Reason("no_new_lesions", "no new lesions")
     return Reason("new_lesions", f"new lesion(s) present: {', '.join(nl.id for nl in new)}")
-
-
-def evaluate(
-    lesions: Sequence[Lesion], assessments: Sequence[Assessment], settings: Settings | None = None
-) -> Evaluation:
-    """Validate, then compute RECIST 1.1 and iRECIST time-point and best overall responses."""
-    from imaging import irecist  # imported here: irecist builds on this module's types
-
-    settings = settings or Settings()
-    check_assessments(lesions, assessments)
-    rows = recist_timepoints(lesions, assessments)
-    timepoints = irecist.add_irecist(assessments, rows)
-    best_r, why_r = best_overall_recist(timepoints, settings)
-    best_i, why_i = irecist.best_overall_irecist(timepoints, settings)
-    first_pd = next((tp.date for tp in timepoints[1:] if tp.recist == PD), None)
-    return Evaluation(
-        timepoints,
-        best_r,
-        best_i,
-        {"recist": why_r, "irecist": why_i},
-        {"recist": first_pd, "irecist": irecist.progression_date(timepoints)},
-    )
 
 
 def check_assessments(lesions: Sequence[Lesion], assessments: Sequence[Assessment]) -> None:

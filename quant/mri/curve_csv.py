@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from imaging.quant_errors import QuantInputError
+from quant.errors import QuantInputError
 
 
 def read_numeric_columns(path: str | Path, columns: tuple[str, ...]) -> dict[str, NDArray[np.float64]]:

@@ -12,8 +12,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.integrate import cumulative_trapezoid
 
-from imaging.dce_models import conv_exp
-from imaging.quant_errors import QuantInputError
+from quant.errors import QuantInputError
+from quant.mri.dce_models import conv_exp
 
 FloatArray = NDArray[np.float64]
 

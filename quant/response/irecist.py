@@ -1,6 +1,6 @@
 """iRECIST time-point and best overall responses (Seymour et al., Lancet Oncol 2017;18:e143, Table 2).
 
-Plain module, no Django; driven by ``imaging.recist.evaluate``. Rules as implemented:
+Plain module, no Django; driven by ``quant.response.recist.evaluate``. Rules as implemented:
 
 - iUPD the first time RECIST 1.1 PD criteria are met (target PD against the nadir, unequivocal
   non-target progression, or a new lesion not seen before).
@@ -27,7 +27,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from imaging.recist import (
+from quant.response.recist import (
     CR,
     EPS,
     NE,

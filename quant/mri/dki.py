@@ -12,8 +12,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import least_squares
 
-from imaging.diffusion_common import reference_signal, validate_b_signal
-from imaging.quant_errors import ModelValidityError
+from quant.errors import ModelValidityError
+from quant.mri.diffusion import reference_signal, validate_b_signal
 
 FloatArray = NDArray[np.float64]
 

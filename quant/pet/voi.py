@@ -19,14 +19,11 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from imaging.dicom_series import Geometry
+from quant.dicom.series import Geometry
+from quant.errors import VoiError
 
 PEAK_RADIUS_MM = 6.204
 LPS_FROM_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
-
-
-class VoiError(ValueError):
-    """A VOI that cannot be placed on the PET grid (one-line message)."""
 
 
 @dataclass

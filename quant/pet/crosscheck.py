@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from imaging.suv import ZR89_HALF_LIFE_S, ZR89_TOLERANCE, SuvHeader, parse_dt, parse_tm
+from quant.pet.suv import ZR89_HALF_LIFE_S, ZR89_TOLERANCE, SuvHeader, parse_dt, parse_tm
 
 INJECTION_TIME_TOLERANCE_S = 60.0
 ACTIVITY_TOLERANCE = 0.02

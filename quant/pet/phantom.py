@@ -57,7 +57,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, PositronEmissionTomographyImageStorage, generate_uid
 
-from imaging.suv import ZR89_HALF_LIFE_S, average_count_time_s, bsa_dubois_m2
+from quant.pet.suv import ZR89_HALF_LIFE_S, average_count_time_s, bsa_dubois_m2
 
 SCAN_START = datetime(2025, 3, 14, 10, 15, 0, tzinfo=UTC)
 

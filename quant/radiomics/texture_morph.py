@@ -14,7 +14,7 @@ from scipy.spatial import ConvexHull
 from scipy.spatial.distance import cdist
 from scipy.special import ellipeinc, ellipkinc, eval_legendre
 
-from imaging.volumetry import mask_mesh
+from quant.radiomics.volumetry import mask_mesh
 
 Features = dict[str, float]
 

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from imaging.quant_errors import QuantInputError
+from quant.errors import QuantInputError
 
 FloatArray = NDArray[np.float64]
 

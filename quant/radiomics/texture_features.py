@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
-from imaging import texture_matrices as tm
-from imaging.texture_matrices import DIRECTIONS_2D, DIRECTIONS_3D, N_INPLANE, Matrix
+from quant.radiomics import texture_matrices as tm
+from quant.radiomics.texture_matrices import DIRECTIONS_2D, DIRECTIONS_3D, N_INPLANE, Matrix
 
 Features = dict[str, float]
 

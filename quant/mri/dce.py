@@ -1,8 +1,8 @@
 """DCE-MRI quantification: SPGR signal to concentration and single-curve tracer-kinetic fits.
 
 Units at the API (OSIPI conventions): time in s, concentrations in mM, Ktrans and PS in /min,
-Fp in ml/100ml/min, ve and vp as fractions, delay in s. Forward models: imaging.dce_models;
-voxel-wise maps: imaging.dce_voxelwise; semi-quantitative parameters: imaging.dce_semiquant.
+Fp in ml/100ml/min, ve and vp as fractions, delay in s. Forward models: quant.mri.dce_models;
+voxel-wise maps: quant.mri.dce_voxelwise; semi-quantitative parameters: quant.mri.dce_semiquant.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import least_squares
 
-from imaging.aif import shift_aif
-from imaging.dce_models import extended_tofts, tofts, two_cxm, two_cxm_ktrans
-from imaging.dce_semiquant import semi_quantitative  # noqa: F401  (re-export)
-from imaging.dce_voxelwise import fit_extended_tofts_voxelwise, murase_lls  # noqa: F401
-from imaging.quant_errors import QuantInputError
+from quant.errors import QuantInputError
+from quant.mri.aif import shift_aif
+from quant.mri.dce_models import extended_tofts, tofts, two_cxm, two_cxm_ktrans
+from quant.mri.dce_semiquant import semi_quantitative  # noqa: F401  (re-export)
+from quant.mri.dce_voxelwise import fit_extended_tofts_voxelwise, murase_lls  # noqa: F401
 
 FloatArray = NDArray[np.float64]
 

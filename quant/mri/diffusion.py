@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from imaging.quant_errors import QuantInputError
+from quant.errors import QuantInputError
 
 FloatArray = NDArray[np.float64]
 

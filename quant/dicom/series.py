@@ -23,7 +23,8 @@ from pydicom.errors import InvalidDicomError
 from pydicom.tag import Tag
 from pydicom.uid import UID
 
-from imaging.suv import SUPPORTED_DECAY, SUPPORTED_UNITS, SuvHeader
+from quant.errors import MixedSeriesError, SeriesError
+from quant.pet.suv import SUPPORTED_DECAY, SUPPORTED_UNITS, SuvHeader
 
 MAX_IN_PLANE = 1024
 MAX_SLICES = 2000
@@ -60,22 +61,6 @@ RADIOPHARM_LEVEL = (
 )
 PHILIPS_CREATOR = "Philips PET Private Group"
 GE_CREATOR = "GEMS_PETD_01"
-
-
-class SeriesError(ValueError):
-    """A series that cannot be used; the message is one human-readable line."""
-
-
-class MixedSeriesError(SeriesError):
-    """Files of several series; ``series`` lists them (uid, modality, description, instances) for a chooser."""
-
-    def __init__(self, seen: list[tuple[str, str, str]]) -> None:
-        counts = Counter(seen)
-        self.series = [
-            {"series_instance_uid": uid, "modality": mod, "description": desc, "instances": n}
-            for (uid, mod, desc), n in counts.items()
-        ]
-        super().__init__(f"files belong to {len(self.series)} series: {_series_summary(seen)}")
 
 
 @dataclass
@@ -291,14 +276,6 @@ def _check_dimensions(rows: int, cols: int, n: int) -> None:
         raise SeriesError(f"absurd image size {rows}x{cols} (allowed 2..{MAX_IN_PLANE})")
     if not (1 <= n <= MAX_SLICES):
         raise SeriesError(f"absurd number of slices {n} (allowed 1..{MAX_SLICES})")
-
-
-def _series_summary(datasets_meta: list[tuple[str, str, str]]) -> str:
-    counts = Counter(datasets_meta)
-    parts = [
-        f"{uid} ({mod or '?'}, '{desc or ''}', {count} files)" for (uid, mod, desc), count in counts.items()
-    ]
-    return "; ".join(parts)
 
 
 def scan_series(paths: list[str]) -> list[dict]:

@@ -1,7 +1,7 @@
 """QIBA vendor-neutral SUV computation (pure Python, no Django, no pydicom).
 
 Input is a :class:`SuvHeader` (a plain summary of the DICOM attributes SUV needs; built by
-``imaging.dicom_series`` from real files or by tests from header vectors). Output is a
+``quant.dicom.series`` from real files or by tests from header vectors). Output is a
 :class:`SuvResult` whose ``slice_factors`` multiply stored values (after Rescale Slope/Intercept)
 to give SUVbw in g/mL.
 
@@ -21,15 +21,13 @@ import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from quant.errors import SuvError
+
 ZR89_HALF_LIFE_S = 282_276.0
 ZR89_TOLERANCE = 0.005
 ZR89_CODES = {"63360001", "C-168A4"}
 SUPPORTED_UNITS = ("BQML", "CNTS", "GML", "CM2ML")
 SUPPORTED_DECAY = ("START", "ADMIN", "NONE")
-
-
-class SuvError(ValueError):
-    """A header from which SUV cannot be computed correctly (one-line message)."""
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Arrays are indexed (z, y, x); spacing is (dz, dy, dx) in mm; 2D features are computed per axial
 slice (axis 0). Feature tags follow the IBSI reference tables (e.g. `stat_mean`, `cm_contrast_3D_avg`).
-Families: morph, loc, stat, ih, ivh, cm, rlm, szm, dzm, ngt, ngl (see imaging/texture_*.py).
+Families: morph, loc, stat, ih, ivh, cm, rlm, szm, dzm, ngt, ngl (see quant/radiomics/texture_*.py).
 The intensity and morphological masks are the same (no re-segmentation); no resampling is done.
 Settings fixed to the IBSI phantom configuration: GLCM/NGTDM/NGLDM at Chebyshev distance 1, NGLDM
 coarseness 0, 8/26-connected zones, taxicab edge distance for GLDZM. Intensity-histogram and IVH
@@ -20,10 +20,11 @@ from typing import Literal
 
 import numpy as np
 
-from imaging import texture_features as tf
-from imaging import texture_matrices as tm
-from imaging.texture_morph import morphology
-from imaging.texture_stats import (
+from quant.errors import TextureError
+from quant.radiomics import texture_features as tf
+from quant.radiomics import texture_matrices as tm
+from quant.radiomics.texture_morph import morphology
+from quant.radiomics.texture_stats import (
     intensity_histogram,
     intensity_statistics,
     intensity_volume_histogram,
@@ -32,10 +33,6 @@ from imaging.texture_stats import (
 
 ALL_FAMILIES: tuple[str, ...] = ("morph", "loc", "stat", "ih", "ivh", "cm", "rlm", "szm", "dzm", "ngt", "ngl")
 LEVEL_EPS = 1e-9  # guards floor() against float round-off such as 0.3 / 0.1 = 2.9999999999999996
-
-
-class TextureError(ValueError):
-    """Invalid image, mask, spacing or settings given to texture feature extraction."""
 
 
 @dataclass(frozen=True)
