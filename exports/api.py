@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
@@ -14,8 +13,8 @@ from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
-from exports import copy_csv, cursor, selectors, services
-from exports.csv_stream import stream_csv
+from exports import cursor, selectors, services
+from exports.csv_body import csv_body
 from exports.models import ExportJob
 from exports.permissions import API_AUTHENTICATION, API_PERMISSIONS, API_THROTTLES, IsDataManager
 from exports.resources.base import Resource, serializer_for
@@ -40,14 +39,6 @@ class IdCursorPagination(CursorPagination):
     page_size = 100
     page_size_query_param = "page_size"
     max_page_size = MAX_PAGE
-
-
-def csv_body(resource: Resource, qs):
-    """COPY-based stream on PostgreSQL; row-by-row Python CSV elsewhere (SQLite demo)."""
-    if connection.vendor == "postgresql":
-        header = b"".join(stream_csv(resource.csv_header(), []))
-        return copy_csv.stream(resource, qs, header)
-    return stream_csv(resource.csv_header(), selectors.csv_rows(resource, qs))
 
 
 def _page_size(request, default: int = 100) -> int:

@@ -16,7 +16,7 @@ from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from exports import changes, selectors
-from exports.api import csv_body
+from exports.csv_body import csv_body
 from exports.models import ExportJob
 from exports.resources import load_all, serializer_for
 from exports.resources.base import Resource

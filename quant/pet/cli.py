@@ -15,8 +15,9 @@ import sys
 
 import numpy as np
 
-from quant.dicom.series import SeriesError, list_dicom_files, read_series
-from quant.errors import PetCommandError
+from quant.dicom.files import list_dicom_files
+from quant.errors import PetCommandError, SeriesError
+from quant.pet.series import read_pet_series
 from quant.pet.suv import SuvError, compute_suv, normalisations
 from quant.pet.voi import VoiError, nifti_voi, rtstruct_voi, seg_vois, sphere_voi, voi_metrics
 
@@ -83,7 +84,7 @@ def run(options: argparse.Namespace | dict) -> dict:
     opts = vars(options) if isinstance(options, argparse.Namespace) else dict(options)
     if opts.get("rtstruct") and not opts.get("roi"):
         raise PetCommandError("--rtstruct needs --roi NAME")
-    series = read_series(list_dicom_files(opts["series_dir"]))
+    series = read_pet_series(list_dicom_files(opts["series_dir"]))
     result = compute_suv(
         series.header,
         injection_datetime=opts.get("injection_time"),

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from quant.dicom.series import Geometry
+from quant.dicom.geometry import Geometry
 from quant.errors import VoiError
 
 PEAK_RADIUS_MM = 6.204

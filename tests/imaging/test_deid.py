@@ -8,7 +8,7 @@ import pydicom
 import pytest
 
 from quant.dicom.deid import DeidOptions, deidentify, deidentify_file, remap_uid, sha256_hex
-from quant.dicom.series import read_series
+from quant.pet.series import read_pet_series
 from quant.pet.suv import compute_suv
 
 from ._pet_support import small_phantom
@@ -74,8 +74,8 @@ def test_uids_map_consistently(pet_deid_case, tmp_path):
 
 def test_suv_identical_before_and_after(pet_deid_case):
     info, files, _ = pet_deid_case
-    before = compute_suv(read_series(info.files).header)
-    after_series = read_series(files)
+    before = compute_suv(read_pet_series(info.files).header)
+    after_series = read_pet_series(files)
     after = compute_suv(after_series.header)
     assert after.suv_bw_factor == before.suv_bw_factor
     assert after.decay_time_s == before.decay_time_s

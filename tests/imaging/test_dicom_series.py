@@ -11,7 +11,9 @@ import pydicom
 import pytest
 from pydicom.uid import HTJ2KLossless, JPEGLossless, JPEGLosslessSV1, JPEGLSLossless, RLELossless
 
-from quant.dicom.series import MixedSeriesError, SeriesError, read_series
+from quant.dicom import series as dicom_series
+from quant.errors import MixedSeriesError, SeriesError
+from quant.pet.series import read_pet_series
 
 from ._pet_support import small_phantom
 
@@ -30,7 +32,7 @@ def _edit(path: str, **values) -> None:
 
 def _refused(paths, match, **kwargs) -> str:
     with pytest.raises(SeriesError, match=match) as info:
-        read_series(paths, **kwargs)
+        read_pet_series(paths, **kwargs)
     message = str(info.value)
     assert "\n" not in message
     return message
@@ -38,7 +40,7 @@ def _refused(paths, match, **kwargs) -> str:
 
 def test_good_series_geometry_and_order(pet_series):
     shuffled = list(reversed(pet_series.files))
-    series = read_series(shuffled)
+    series = read_pet_series(shuffled)
     g = series.geometry
     assert g.shape == (12, 40, 40) and g.spacing == (4.0, 4.0, 4.0)
     assert np.allclose(g.origin, pet_series.origin)
@@ -72,7 +74,7 @@ def test_mixed_series_lists_what_was_found(pet_series, tmp_path):
     message = _refused([*pet_series.files, *other.files[:5]], "2 series")
     assert "12 files" in message and "5 files" in message and "PET NAC" in message
     with pytest.raises(MixedSeriesError) as info:
-        read_series([*other.files[:5], *pet_series.files])
+        read_pet_series([*other.files[:5], *pet_series.files])
     assert sorted(s["instances"] for s in info.value.series) == [5, 12]
     assert {s["modality"] for s in info.value.series} == {"PT"}
 
@@ -109,7 +111,7 @@ def test_wrong_modality_refused_and_mr_accepted_when_asked(pet_series):
     for path in pet_series.files:
         _edit(path, Modality="MR")
     _refused(pet_series.files, "modality is MR, expected PT")
-    assert read_series(pet_series.files, modality="MR").modality == "MR"
+    assert dicom_series.read_series(pet_series.files, "MR").modality == "MR"
 
 
 @pytest.mark.parametrize("units", ["PROPCNTS", "NPREC", "CPS"])
@@ -151,7 +153,7 @@ def test_absurd_dimensions_refused(tmp_path, rows, cols):
 
 
 def test_absurd_slice_count_refused(pet_series, monkeypatch):
-    import quant.dicom.series as module
+    import quant.dicom.pixels as module
 
     monkeypatch.setattr(module, "MAX_SLICES", 10)
     _refused(pet_series.files, "absurd number of slices")
@@ -165,12 +167,12 @@ def test_pixel_data_shorter_than_declared_refused(pet_series):
 
 
 def test_rle_compressed_series_is_decoded(pet_series):
-    reference = read_series(pet_series.files).volume.copy()
+    reference = read_pet_series(pet_series.files).volume.copy()
     for path in pet_series.files:
         ds = pydicom.dcmread(path)
         ds.compress(RLELossless)
         ds.save_as(path)
-    series = read_series(pet_series.files)
+    series = read_pet_series(pet_series.files)
     assert series.transfer_syntax == "1.2.840.10008.1.2.5"
     assert np.array_equal(series.volume, reference)
 
@@ -192,13 +194,12 @@ def test_compressed_without_decoder_refused(pet_series):
 
 def test_directory_argument(pet_series):
     folder = os.path.dirname(pet_series.files[0])
-    assert read_series(folder).geometry.shape[0] == 12
+    assert read_pet_series(folder).geometry.shape[0] == 12
 
 
 @pytest.mark.parametrize("source", ["phantom", "dro"])
 def test_fast_scan_equals_pydicom_path(pet_series, monkeypatch, source):
     """Slices 2..n are scanned without pydicom; the result must equal the all-pydicom read."""
-    import quant.dicom.series as module
 
     if source == "phantom":
         files = pet_series.files
@@ -207,9 +208,9 @@ def test_fast_scan_equals_pydicom_path(pet_series, monkeypatch, source):
             Path(__file__).resolve().parents[1] / "data" / "suv_reference" / "ibsi_suv_dro" / "DRO_3_4" / "PT"
         )
         files = sorted(str(p) for p in folder.glob("*.dcm"))
-    fast = read_series(files)
-    monkeypatch.setattr(module, "_fast_read", lambda path: None)
-    slow = read_series(files)
+    fast = read_pet_series(files)
+    monkeypatch.setattr(dicom_series, "fast_read", lambda path: None)
+    slow = read_pet_series(files)
     assert np.array_equal(fast.volume, slow.volume)
     assert fast.header == slow.header
     assert np.array_equal(fast.geometry.affine, slow.geometry.affine)
@@ -218,7 +219,7 @@ def test_fast_scan_equals_pydicom_path(pet_series, monkeypatch, source):
 
 
 def test_scan_series_lists_series_for_a_chooser(pet_series, tmp_path):
-    from quant.dicom.series import scan_series
+    from quant.dicom.files import scan_series
 
     other = small_phantom(tmp_path / "other", shape=(3, 40, 40), series_description="PET NAC")
     found = scan_series([*pet_series.files, *other.files])

@@ -74,12 +74,12 @@ def test_json_contract(pet_dir):
 
 
 def test_nifti_mask_and_rtstruct_and_seg_options(pet_dir, tmp_path):
-    from quant.dicom.series import read_series
     from quant.pet.phantom import write_nifti_mask, write_rtstruct, write_seg
+    from quant.pet.series import read_pet_series
     from quant.pet.voi import sphere_voi
 
     info, folder = pet_dir
-    series = read_series(info.files)
+    series = read_pet_series(info.files)
     lesion = info.lesions[0]
     mask = sphere_voi("a", series.geometry, lesion.centre_mm, lesion.radius_mm).full(series.geometry.shape)
     write_nifti_mask(str(tmp_path / "m.nii.gz"), mask, series.geometry.affine, flip_axes=(0,))

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from quant.dicom.series import read_series
+from quant.pet.series import read_pet_series
 from quant.pet.suv import ZR89_HALF_LIFE_S, SuvError, compute_suv
 
 from ._pet_support import small_phantom
@@ -39,7 +39,7 @@ VARIANTS = {
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_variant_recovers_known_suv(tmp_path, variant):
     info = small_phantom(tmp_path, **VARIANTS[variant])
-    series = read_series(info.files)
+    series = read_pet_series(info.files)
     result = compute_suv(series.header)
     factors = np.asarray(result.slice_factors)
     assert np.allclose(factors, info.slice_factors, rtol=FACTOR_RTOL)
@@ -50,14 +50,14 @@ def test_variant_recovers_known_suv(tmp_path, variant):
 
 def test_per_slice_rescale_really_differs(tmp_path):
     info = small_phantom(tmp_path)
-    series = read_series(info.files)
+    series = read_pet_series(info.files)
     assert len(set(series.rescale_slopes)) > 1
 
 
 @pytest.mark.parametrize(("hours", "factor"), [(24, 0.809), (48, 0.654), (144, 0.280)])
 def test_decay_facts_from_domain_doc(tmp_path, hours, factor):
     info = small_phantom(tmp_path, hours_post_injection=float(hours))
-    result = compute_suv(read_series(info.files).header)
+    result = compute_suv(read_pet_series(info.files).header)
     assert result.decay_time_s == pytest.approx(hours * 3600)
     # suv factor = W/(D * decay) -> decay = W/(D * factor)
     decay = 75e3 / (37e6 * result.suv_bw_factor)
@@ -68,7 +68,7 @@ def test_reference_sources_are_reported(tmp_path):
     sources = {}
     for name in ("series", "ge_private", "frame_reference", "missing_series_time"):
         info = small_phantom(tmp_path / name, reference=name)
-        sources[name] = compute_suv(read_series(info.files).header).reference_time_source
+        sources[name] = compute_suv(read_pet_series(info.files).header).reference_time_source
     assert sources["series"].startswith("SeriesDate")
     assert "GE private" in sources["ge_private"]
     assert "FrameReferenceTime" in sources["frame_reference"]
@@ -77,7 +77,7 @@ def test_reference_sources_are_reported(tmp_path):
 
 def test_time_only_injection_refused_for_89zr_unless_dosing_record(tmp_path):
     info = small_phantom(tmp_path, injection="time_only")
-    header = read_series(info.files).header
+    header = read_pet_series(info.files).header
     with pytest.raises(SuvError, match="dosing record"):
         compute_suv(header)
     result = compute_suv(header, injection_datetime=info.injection_datetime.replace(tzinfo=None).isoformat())
@@ -88,7 +88,7 @@ def test_time_only_injection_refused_for_89zr_unless_dosing_record(tmp_path):
 def test_time_only_assumption_would_underestimate(tmp_path):
     """Without the strict rule the series date is assumed: SUV x0.654 at 48 h (why 89Zr refuses)."""
     info = small_phantom(tmp_path, injection="time_only")
-    header = read_series(info.files).header
+    header = read_pet_series(info.files).header
     wrong = compute_suv(header, strict_zr89=False)
     assert wrong.suv_bw_factor / info.suv_bw_factor == pytest.approx(
         2 ** (-48 * 3600 / ZR89_HALF_LIFE_S), rel=1e-9
@@ -100,18 +100,18 @@ def test_time_only_assumption_would_underestimate(tmp_path):
 def test_half_life_not_89zr_refused(tmp_path, half_life):
     info = small_phantom(tmp_path, half_life_s=half_life)
     with pytest.raises(SuvError, match="not 89Zr"):
-        compute_suv(read_series(info.files).header)
+        compute_suv(read_pet_series(info.files).header)
 
 
 def test_half_life_within_half_percent_accepted(tmp_path):
     info = small_phantom(tmp_path, half_life_s=78.36 * 3600)  # NUBASE2020 value
-    result = compute_suv(read_series(info.files).header)
+    result = compute_suv(read_pet_series(info.files).header)
     assert result.suv_bw_factor == pytest.approx(info.suv_bw_factor, rel=FACTOR_RTOL)
 
 
 def test_overrides_for_weight_and_dose(tmp_path):
     info = small_phantom(tmp_path)
-    header = read_series(info.files).header
+    header = read_pet_series(info.files).header
     result = compute_suv(header, weight_kg=150.0, injected_mbq=74.0)
     assert result.suv_bw_factor == pytest.approx(info.suv_bw_factor, rel=1e-9)  # both doubled
     assert result.weight_kg == 150.0 and result.dose_bq == 74e6
@@ -121,7 +121,7 @@ def test_missing_weight_refused_then_overridden(tmp_path):
     import dataclasses
 
     info = small_phantom(tmp_path)
-    header = dataclasses.replace(read_series(info.files).header, patient_weight_kg=None)
+    header = dataclasses.replace(read_pet_series(info.files).header, patient_weight_kg=None)
     with pytest.raises(SuvError, match="weight"):
         compute_suv(header)
     assert compute_suv(header, weight_kg=75.0).suv_bw_factor == pytest.approx(info.suv_bw_factor, rel=1e-9)
@@ -129,7 +129,7 @@ def test_missing_weight_refused_then_overridden(tmp_path):
 
 def test_none_factors_follow_qiba_formula(tmp_path):
     info = small_phantom(tmp_path, decay_correction="NONE")
-    result = compute_suv(read_series(info.files).header)
+    result = compute_suv(read_pet_series(info.files).header)
     lam = math.log(2) / ZR89_HALF_LIFE_S
     x = lam * 300.0
     expected_first = 75e3 / 37e6 * x / (1 - math.exp(-x)) * math.exp(lam * 48 * 3600)

@@ -10,7 +10,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from quant.dicom.series import read_series
+from quant.pet.series import read_pet_series
 from quant.pet.suv import (
     SuvError,
     SuvHeader,
@@ -37,7 +37,7 @@ def test_all_17_dros_listed():
 def test_ibsi_dro_suv_within_stated_precision(row):
     """min/median/max SUVbw inside the NIfTI mask (aligned by affine) equal the two-decimal values."""
     folder = DRO_DIR / row["ID"]
-    series = read_series(sorted(str(p) for p in (folder / "PT").glob("*.dcm")))
+    series = read_pet_series(sorted(str(p) for p in (folder / "PT").glob("*.dcm")))
     result = compute_suv(series.header, strict_zr89=False)
     suv = series.volume * np.asarray(result.slice_factors, dtype=np.float32)[:, None, None]
     voi = nifti_voi("dro", series.geometry, str(folder / "mask" / "DRO_mask.nii.gz"))
@@ -184,7 +184,7 @@ def test_dro_nifti_and_rtstruct_masks_differ_as_documented():
     from quant.pet.voi import rtstruct_roi_names, rtstruct_voi
 
     folder = DRO_DIR / "DRO_0_0"
-    series = read_series(sorted(str(p) for p in (folder / "PT").glob("*.dcm")))
+    series = read_pet_series(sorted(str(p) for p in (folder / "PT").glob("*.dcm")))
     nifti = nifti_voi("n", series.geometry, str(folder / "mask" / "DRO_mask.nii.gz"))
     rs_path = str(next((folder / "RS").glob("*.dcm")))
     roi = rtstruct_roi_names(rs_path)[0]

@@ -15,7 +15,7 @@ from django.db import connection
 
 from imaging import services
 from imaging.models import Finding, ScanStatus, SeriesUpload, UploadState
-from quant.dicom.series import read_series
+from quant.pet.series import read_pet_series
 from quant.pet.suv import ZR89_HALF_LIFE_S, compute_suv
 from tests import factories
 from tests.imaging.conftest import PHANTOM_INJECTION_UTC, enrol_for_phantom
@@ -72,7 +72,7 @@ def test_no_identifying_value_is_left_in_any_stored_file_or_row_and_suv_is_uncha
     # SUV factor and decay interval: before == after, and equal to the phantom's truth.
     assert upload.suv_before_deid["suv_bw_factor"] == upload.suv_after_deid["suv_bw_factor"]
     assert upload.suv_before_deid["decay_time_s"] == upload.suv_after_deid["decay_time_s"]
-    stored = read_series(stored_paths, modality="PT")
+    stored = read_pet_series(stored_paths)
     assert compute_suv(stored.header).suv_bw_factor == pytest.approx(info.suv_bw_factor, rel=1e-9)
     # Stored UIDs are remapped consistently: the same source maps to the same UID on every slice.
     assert len({pydicom.dcmread(p, stop_before_pixels=True).SeriesInstanceUID for p in stored_paths}) == 1

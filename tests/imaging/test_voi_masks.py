@@ -6,8 +6,8 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from quant.dicom.series import read_series
 from quant.pet.phantom import write_nifti_mask, write_rtstruct, write_seg
+from quant.pet.series import read_pet_series
 from quant.pet.voi import VoiError, nifti_voi, rtstruct_voi, seg_vois, sphere_voi
 
 from ._pet_support import small_phantom
@@ -16,7 +16,7 @@ from ._pet_support import small_phantom
 @pytest.fixture
 def pet_case(tmp_path):
     info = small_phantom(tmp_path / "pt")
-    series = read_series(info.files)
+    series = read_pet_series(info.files)
     lesion = next(les for les in info.lesions if les.name == "lesion_a")
     sphere = sphere_voi("a", series.geometry, lesion.centre_mm, lesion.radius_mm)
     return info, series, sphere.full(series.geometry.shape), tmp_path

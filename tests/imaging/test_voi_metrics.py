@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from quant.dicom.series import read_series
 from quant.pet.phantom import Lesion
+from quant.pet.series import read_pet_series
 from quant.pet.suv import compute_suv
 from quant.pet.voi import (
     PEAK_RADIUS_MM,
@@ -27,7 +27,7 @@ TOL = 12.0 / 30000.0  # int16 quantisation (see test_suv_phantom)
 
 def _suv_series(tmp_path, **fields):
     info = small_phantom(tmp_path, **fields)
-    series = read_series(info.files)
+    series = read_pet_series(info.files)
     result = compute_suv(series.header)
     suv = series.volume * np.asarray(result.slice_factors, dtype=np.float32)[:, None, None]
     return info, series, suv
@@ -173,7 +173,7 @@ def test_sphere_follows_orientation_and_normal(tmp_path):
         ds.ImageOrientationPatient = [-1, 0, 0, 0, 1, 0]
         ds.ImagePositionPatient = [-x0, y0, z0]  # same first-column position, mirrored row direction
         ds.save_as(path)
-    series = read_series(info.files)
+    series = read_pet_series(info.files)
     g = series.geometry
     assert np.allclose(g.normal, [0, 0, -1]) and g.slice_positions[0] < g.slice_positions[-1]
     assert np.allclose(g.affine[:3, 2], [0, 0, -4.0])  # slice index runs towards -z

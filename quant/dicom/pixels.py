@@ -1,0 +1,91 @@
+"""Pixel data of single-frame files: format checks, decoder availability and length-checked stored values."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+from pydicom.tag import Tag
+from pydicom.uid import UID
+
+from quant.errors import SeriesError
+
+MAX_IN_PLANE = 1024
+MAX_SLICES = 2000
+IMPLICIT_LE = "1.2.840.10008.1.2"
+TAG_PIXEL_DATA, TAG_FRAMES = Tag("PixelData"), Tag("NumberOfFrames")
+
+PixelFormat = tuple[int, np.dtype]  # bits allocated, numpy dtype of the stored values
+
+
+def transfer_syntax(ds: Any) -> UID:
+    return UID(ds.file_meta.get("TransferSyntaxUID", IMPLICIT_LE))
+
+
+def check_decoder(ds: Any, path: str) -> None:
+    """Refuse a compressed transfer syntax that no installed pydicom decoder can read."""
+    ts = transfer_syntax(ds)
+    if not ts.is_compressed:
+        return
+    try:
+        from pydicom.pixels import get_decoder
+
+        available = get_decoder(ts).is_available
+    except (NotImplementedError, ValueError):
+        available = False
+    if not available:
+        raise SeriesError(
+            f"{os.path.basename(path)}: compressed transfer syntax {ts.name} and no decoder is installed"
+        )
+
+
+def pixel_format(ds: Any, path: str) -> PixelFormat:
+    """(bits allocated, numpy dtype) shared by the series (checked identical per file)."""
+    if ds.get("SamplesPerPixel", 1) != 1:
+        raise SeriesError(f"{os.path.basename(path)}: colour images are not PET data")
+    bits = int(ds.BitsAllocated)
+    if bits not in (8, 16, 32):
+        raise SeriesError(f"{os.path.basename(path)}: BitsAllocated {bits} not supported")
+    signed = int(ds.PixelRepresentation) == 1
+    dtype = np.dtype(f"{'i' if signed else 'u'}{bits // 8}")
+    if not transfer_syntax(ds).is_little_endian:
+        dtype = dtype.newbyteorder(">")
+    return bits, dtype
+
+
+def stored_pixels(ds: Any, path: str, rows: int, cols: int, fmt: PixelFormat) -> np.ndarray:
+    """Stored pixel values of one single-frame file as a 2-D array, length-checked."""
+    elem = ds.get_item(TAG_PIXEL_DATA)
+    if elem is None:
+        raise SeriesError(f"{os.path.basename(path)}: no pixel data")
+    if TAG_FRAMES in ds:
+        frames = int(ds.get("NumberOfFrames") or 1)
+        if frames != 1:
+            raise SeriesError(
+                f"{os.path.basename(path)}: multi-frame images ({frames} frames) are not supported"
+            )
+    if transfer_syntax(ds).is_compressed:
+        try:
+            arr = ds.pixel_array
+        except Exception as exc:  # decoder errors come in many types
+            raise SeriesError(
+                f"{os.path.basename(path)}: compressed pixel data could not be decoded"
+            ) from exc
+        return arr.reshape(rows, cols)
+    bits, dtype = fmt
+    expected = rows * cols * bits // 8
+    data = elem.value
+    if data is None or len(data) < expected:
+        raise SeriesError(
+            f"{os.path.basename(path)}: truncated pixel data ({len(data or b'')} of {expected} bytes)"
+        )
+    return np.frombuffer(data, dtype=dtype, count=rows * cols).reshape(rows, cols)
+
+
+def check_dimensions(rows: int, cols: int, n: int) -> None:
+    """Refuse absurd image sizes before any volume is allocated."""
+    if not (2 <= rows <= MAX_IN_PLANE and 2 <= cols <= MAX_IN_PLANE):
+        raise SeriesError(f"absurd image size {rows}x{cols} (allowed 2..{MAX_IN_PLANE})")
+    if not (1 <= n <= MAX_SLICES):
+        raise SeriesError(f"absurd number of slices {n} (allowed 1..{MAX_SLICES})")
