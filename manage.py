@@ -4,7 +4,7 @@ import sys
 
 
 def main() -> None:
-    if sys.argv[1:2] == ["pet_suv"]:  # Django-free fast path (imaging/pet_cli.py), same contract
+    if sys.argv[1:2] == ["pet_suv"]:  # Django-free fast path (quant/pet/cli.py), same contract
         from quant.pet.cli import main as pet_suv_main
 
         sys.exit(pet_suv_main(sys.argv[2:]))

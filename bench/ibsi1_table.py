@@ -3,7 +3,7 @@
 Usage: .venv/bin/python bench/ibsi1_table.py [--failures-only] [--timing RADIUS ...]
 --timing times all families on a synthetic noisy sphere of RADIUS voxels (FBN 32 bins, 2x1x1 mm).
 Columns: tag, reference, ours, tolerance, pass. A reference with tolerance 0 is given to 3 significant
-digits, so it passes when our value rounds to it (see tests/imaging/ibsi1_reference.py).
+digits, so it passes when our value rounds to it (see tests/quant/radiomics/ibsi1_reference.py).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.imaging.ibsi1_reference import (  # noqa: E402
+from tests.quant.radiomics.ibsi1_reference import (  # noqa: E402
     compute_phantom_features,
     load_reference,
     matches_reference,

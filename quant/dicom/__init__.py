@@ -1,1 +1,16 @@
-"""TODO"""
+"""DICOM series: finding files, reading and validating single-frame series, geometry, de-identification.
+
+References: DICOM PS3.3 (Image Plane module: ImagePositionPatient, ImageOrientationPatient, PixelSpacing),
+PS3.5 (transfer syntaxes; decoding is left to pydicom's pixel decoders), PS3.15 Annex E (de-identification
+profiles and options, Table E.1-1).
+
+Public functions:
+
+- ``files.list_dicom_files``, ``files.read_dicom``, ``files.scan_series`` (series in a folder, for a
+  chooser), ``files.raise_if_mixed``;
+- ``series.read_series(paths, modality, checks)`` -> ``Series`` (volume, ``Geometry``, per-slice info);
+  ``series.SeriesChecks`` is the hook a modality uses to add checks (``quant.pet.series``);
+- ``geometry.Geometry`` (voxel <-> patient mm), ``geometry.slice_order``, ``geometry.slice_spacing``;
+- ``pixels.check_decoder``, ``pixels.stored_pixels``; ``fastread.fast_read`` (explicit VR LE fast path);
+- ``deid.deidentify`` / ``deid.deidentify_file`` with ``deid.DeidOptions``; ``deid.remap_uid``.
+"""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 import grimp
 
 PACKAGES = ("exports", "trial", "imaging", "lesions", "safety", "pathology", "config", "quant")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pydicom
 import pytest
 
-from ._pet_support import small_phantom
+from tests.quant.pet.phantoms import small_phantom
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACT = {

@@ -8,7 +8,7 @@ from quant.pet import cli as pet_cli
 
 
 class Command(BaseCommand):
-    help = "SUVbw factor, decay time and VOI metrics of one 89Zr PET series (see imaging/pet_cli.py)."
+    help = "SUVbw factor, decay time and VOI metrics of one 89Zr PET series (see quant/pet/cli.py)."
 
     def add_arguments(self, parser) -> None:
         pet_cli.add_arguments(parser)

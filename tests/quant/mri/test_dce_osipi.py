@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from quant.mri.dce import fit_dce_curve
-from tests.imaging.osipi_dce_data import extended_tofts_cases, failures, tofts_cases, two_cxm_cases
+from tests.quant.mri.osipi_dce_data import extended_tofts_cases, failures, tofts_cases, two_cxm_cases
 
 TOFTS = tofts_cases()
 ETOFTS = extended_tofts_cases()

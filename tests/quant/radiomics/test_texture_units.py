@@ -15,7 +15,12 @@ from quant.radiomics.texture import (
     discretise,
 )
 from quant.radiomics.texture_stats import intensity_volume_histogram
-from tests.imaging.ibsi1_reference import DATA, compute_phantom_features, load_nifti_zyx, matches_reference
+from tests.quant.radiomics.ibsi1_reference import (
+    DATA,
+    compute_phantom_features,
+    load_nifti_zyx,
+    matches_reference,
+)
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from quant.response.recist import Lesion, RecistInputError, validate_baseline_selection
-from tests.imaging.recist_helpers import column, new, non_target, run, target, visit
+from tests.quant.response.recist_helpers import column, new, non_target, run, target, visit
 
 ONE = [target("T1", "liver"), non_target("NT1", "bone")]
 P = {"NT1": "present"}

@@ -10,8 +10,7 @@ import pytest
 from quant.dicom.deid import DeidOptions, deidentify, deidentify_file, remap_uid, sha256_hex
 from quant.pet.series import read_pet_series
 from quant.pet.suv import compute_suv
-
-from ._pet_support import small_phantom
+from tests.quant.pet.phantoms import small_phantom
 
 SECRET = b"test-secret-not-for-production"
 

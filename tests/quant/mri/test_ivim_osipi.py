@@ -11,9 +11,7 @@ import pytest
 from quant.errors import QuantInputError
 from quant.mri.ivim import fit_ivim, fit_ivim_segmented, ivim_signal
 
-DATA = json.loads(
-    (Path(__file__).resolve().parent.parent / "data" / "osipi_ivim" / "generic.json").read_text()
-)
+DATA = json.loads((Path(__file__).resolve().parents[2] / "data" / "osipi_ivim" / "generic.json").read_text())
 BVALUES = np.array(DATA["config"]["bvalues"])
 TISSUES = {k: v for k, v in DATA.items() if k != "config"}
 # OSIPI default criterion: rtol 0.1 for all; atol f 0.2, D 5e-4, D* 0.1.

@@ -10,7 +10,7 @@ from quant.pet.phantom import write_nifti_mask, write_rtstruct, write_seg
 from quant.pet.series import read_pet_series
 from quant.pet.voi import VoiError, nifti_voi, rtstruct_voi, seg_vois, sphere_voi
 
-from ._pet_support import small_phantom
+from .phantoms import small_phantom
 
 
 @pytest.fixture

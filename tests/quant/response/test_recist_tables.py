@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from quant.response.recist import overall_response
-from tests.imaging.recist_helpers import column, new, non_target, run, target, visit
+from tests.quant.response.recist_helpers import column, new, non_target, run, target, visit
 
 # Baseline: T1 liver 40 mm + LN1 node 20 mm short axis = 60 mm; NT1 bone present.
 LESIONS = [target("T1", "liver"), target("LN1", "lymph node", nodal=True), non_target("NT1", "bone")]

@@ -22,7 +22,7 @@ from quant.pet.suv import (
 )
 from quant.pet.voi import nifti_voi
 
-from ._pet_support import DATA
+from .phantoms import DATA
 
 DRO_DIR = DATA / "ibsi_suv_dro"
 CALC_DIR = DATA / "calculate_suv"

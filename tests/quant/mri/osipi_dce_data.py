@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "osipi_dce"
+DATA = Path(__file__).resolve().parents[2] / "data" / "osipi_dce"
 
 # OSIPI pass criterion |fit - ref| <= atol + rtol |ref| (SOURCE.md).
 TOL = {

@@ -12,7 +12,7 @@ import numpy as np
 
 from quant.radiomics.texture import Discretisation, TextureSettings, compute_features
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "ibsi1"
+DATA = Path(__file__).resolve().parents[2] / "data" / "ibsi1"
 SIGNIFICANT_DIGITS = 3
 
 

@@ -10,7 +10,7 @@ import pytest
 from quant.pet.series import read_pet_series
 from quant.pet.suv import ZR89_HALF_LIFE_S, SuvError, compute_suv
 
-from ._pet_support import small_phantom
+from .phantoms import small_phantom
 
 # Stored values are int16 with a per-slice slope of max/30000: the SUV of any voxel is recovered
 # within 1e-4 relative to the slice maximum (12 SUV -> 4e-4 absolute). Factors to 1e-9 relative.

@@ -1,4 +1,4 @@
-"""Shared helpers for the PET tests (phantom writing into tmp_path)."""
+"""Shared helpers for the PET tests here and in tests/imaging (phantom writing into tmp_path)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 from quant.pet.phantom import PhantomInfo, PhantomSpec, write_phantom
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "suv_reference"
+DATA = Path(__file__).resolve().parents[2] / "data" / "suv_reference"
 SMALL = (12, 40, 40)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.imaging.ibsi1_reference import compute_phantom_features, load_reference, matches_reference
+from tests.quant.radiomics.ibsi1_reference import compute_phantom_features, load_reference, matches_reference
 
 # Rows without a reference value (morph_*_ombb, morph_*_mvee, ivh_auc) cannot be checked and are left out.
 ROWS = [row for row in load_reference() if row.value is not None]

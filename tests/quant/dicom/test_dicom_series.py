@@ -14,8 +14,7 @@ from pydicom.uid import HTJ2KLossless, JPEGLossless, JPEGLosslessSV1, JPEGLSLoss
 from quant.dicom import series as dicom_series
 from quant.errors import MixedSeriesError, SeriesError
 from quant.pet.series import read_pet_series
-
-from ._pet_support import small_phantom
+from tests.quant.pet.phantoms import small_phantom
 
 
 @pytest.fixture
@@ -205,7 +204,7 @@ def test_fast_scan_equals_pydicom_path(pet_series, monkeypatch, source):
         files = pet_series.files
     else:
         folder = (
-            Path(__file__).resolve().parents[1] / "data" / "suv_reference" / "ibsi_suv_dro" / "DRO_3_4" / "PT"
+            Path(__file__).resolve().parents[2] / "data" / "suv_reference" / "ibsi_suv_dro" / "DRO_3_4" / "PT"
         )
         files = sorted(str(p) for p in folder.glob("*.dcm"))
     fast = read_pet_series(files)

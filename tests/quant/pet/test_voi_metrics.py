@@ -20,7 +20,7 @@ from quant.pet.voi import (
     voi_metrics,
 )
 
-from ._pet_support import small_phantom
+from .phantoms import small_phantom
 
 TOL = 12.0 / 30000.0  # int16 quantisation (see test_suv_phantom)
 

@@ -1,0 +1,103 @@
+"""Helpers shared by the PET services: checksums, SUV computation, geometry JSON, UID key, queueing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.db import transaction
+
+from quant.dicom.geometry import Geometry
+from quant.pet.series import PetSeries
+from quant.pet.suv import SuvResult, compute_suv
+from trial.audit import AuditContext
+from trial.models import Participant
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _compute(series: PetSeries, params: dict[str, Any]) -> SuvResult:
+    injection = params.get("injection_datetime")
+    return compute_suv(
+        series.header,
+        injection_datetime=dt.datetime.fromisoformat(injection).replace(tzinfo=dt.UTC) if injection else None,
+        injected_mbq=params.get("injected_mbq"),
+        weight_kg=params.get("weight_kg"),
+        strict_zr89=False,
+    )
+
+
+def geometry_json(geometry: Geometry) -> dict[str, Any]:
+    return {
+        "origin": [float(v) for v in geometry.origin],
+        "row_direction": [float(v) for v in geometry.row_direction],
+        "column_direction": [float(v) for v in geometry.column_direction],
+        "normal": [float(v) for v in geometry.normal],
+        "spacing": [float(v) for v in geometry.spacing],
+        "shape": [int(v) for v in geometry.shape],
+        "affine": np.asarray(geometry.affine, dtype=float).tolist(),
+        "frame_of_reference_uid": geometry.frame_of_reference_uid,
+        "sop_instance_uids": list(geometry.sop_instance_uids),
+        "slice_positions": [float(v) for v in geometry.slice_positions],
+    }
+
+
+def geometry_from_json(data: dict[str, Any]) -> Geometry:
+    return Geometry(
+        origin=np.array(data["origin"]),
+        row_direction=np.array(data["row_direction"]),
+        column_direction=np.array(data["column_direction"]),
+        normal=np.array(data["normal"]),
+        spacing=tuple(data["spacing"]),
+        shape=tuple(data["shape"]),
+        affine=np.array(data["affine"]),
+        frame_of_reference_uid=data["frame_of_reference_uid"],
+        sop_instance_uids=tuple(data["sop_instance_uids"]),
+        slice_positions=tuple(data["slice_positions"]),
+    )
+
+
+def uid_key(participant: Participant) -> str:
+    """Per-participant key of the UID remapping (stable, so re-uploads and VOI files map consistently)."""
+    from django.conf import settings
+
+    return hashlib.sha256(f"{settings.SECRET_KEY}|pet-uid|{participant.pk}".encode()).hexdigest()
+
+
+def _user(ctx: AuditContext) -> Any:
+    return ctx.user if getattr(ctx.user, "is_authenticated", False) else None
+
+
+def enqueue_after_commit(upload_id: int) -> None:
+    """Queue processing once per upload per transaction (several VOIs added together -> one run)."""
+    from django.db import connection
+
+    pending = [
+        getattr(func, "pet_upload_id", None)
+        for _sids, func, *_rest in connection.run_on_commit
+        if not getattr(func, "done", False)
+    ]
+    if upload_id in pending:
+        return
+
+    def run() -> None:
+        run.done = True  # type: ignore[attr-defined]
+        _enqueue(upload_id)
+
+    run.pet_upload_id = upload_id  # type: ignore[attr-defined]
+    transaction.on_commit(run)
+
+
+def _enqueue(upload_id: int) -> None:
+    from imaging.tasks import process_series_upload
+
+    process_series_upload.delay(upload_id)

@@ -1,0 +1,129 @@
+"""Worker-side processing of a stored PET series: SUV volume, MIP, VOI results and provenance."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+
+from imaging import pet_adapters
+from imaging.models import Scan, ScanStatus, SeriesUpload, UploadState
+from imaging.services.common import _compute, _sha256
+from imaging.services.vois import _store_voi_result
+from quant.errors import SeriesError
+from quant.pet.series import read_pet_series
+from quant.pet.suv import SuvError
+from trial.audit import AuditContext, audited_update, write_entry
+from trial.models import AuditSource
+
+ENGINE_VERSION = "cd8pet-pet 1.0 (quant.pet.suv QIBA, quant.pet.voi)"
+
+
+def _set_state(upload_id: int, **fields: Any) -> None:
+    SeriesUpload.objects.filter(pk=upload_id).update(**fields, updated_at=timezone.now())
+
+
+def series_process(upload_id: int) -> dict[str, Any]:
+    """Compute the SUV volume, the MIP and every VOI's metrics; idempotent (results updated in place)."""
+    upload = SeriesUpload.objects.select_related("scan", "participant").get(pk=upload_id)
+    if upload.voided or upload.state == UploadState.BLOCKED:
+        return {"skipped": upload.state}
+    _set_state(
+        upload_id,
+        state=UploadState.PROCESSING,
+        progress=5,
+        attempts=upload.attempts + 1,
+        state_message="Reading the stored series",
+    )
+    instances = list(upload.instances.order_by("z_index"))
+    paths = [default_storage.path(i.path) for i in instances]
+    for inst, path in zip(instances, paths):
+        if _sha256(Path(path)) != inst.sha256:
+            return _fail(upload_id, f"stored file {inst.path} does not match its checksum")
+    try:
+        series = read_pet_series(paths)
+        result = _compute(series, upload.suv_parameters)
+    except (SeriesError, SuvError) as exc:
+        return _fail(upload_id, str(exc))
+    _set_state(upload_id, progress=30, state_message="SUV volume computed; rendering the MIP")
+    factors = np.asarray(result.slice_factors, dtype=np.float32)
+    suv = series.volume * factors[:, None, None]
+    mip_name, window = _save_mip(upload, suv, series.geometry.spacing)
+    _set_state(upload_id, progress=45, state_message="Computing VOI metrics")
+    provenance_base = {
+        "engine_version": ENGINE_VERSION,
+        "input_checksums": {
+            "series_sha256": hashlib.sha256("".join(i.sha256 for i in instances).encode()).hexdigest(),
+            "instances": len(instances),
+        },
+        "parameters": {
+            **upload.suv_parameters,
+            "suv_bw_factor": result.suv_bw_factor,
+            "decay_time_s": result.decay_time_s,
+            "reference_time_source": result.reference_time_source,
+        },
+        "formula": result.formula,
+    }
+    vois = list(upload.vois.filter(voided=False))
+    count = 0
+    for n, voi in enumerate(vois, start=1):
+        _store_voi_result(voi, suv, series.geometry, result, provenance_base)
+        count += 1
+        _set_state(upload_id, progress=45 + int(50 * n / max(len(vois), 1)))
+    summary = {
+        "suv_max": float(suv.max()),
+        "suv_p99": float(np.percentile(suv, 99)),
+        "suv_bw_factor": result.suv_bw_factor,
+        "decay_time_h": result.decay_time_s / 3600.0,
+    }
+    _finish(upload, mip_name, window, summary, count)
+    return {"upload": upload_id, "vois": count, "suv_bw_factor": result.suv_bw_factor}
+
+
+def _fail(upload_id: int, message: str) -> dict[str, Any]:
+    _set_state(upload_id, state=UploadState.FAILED, state_message=f"Processing failed: {message}")
+    return {"upload": upload_id, "error": message}
+
+
+def _save_mip(upload: SeriesUpload, suv: np.ndarray, spacing) -> tuple[str, dict]:
+    png, window = pet_adapters.render_mip(suv, tuple(spacing))
+    name = f"{upload.storage_dir}/mip.png"
+    if default_storage.exists(name):
+        default_storage.delete(name)
+    return default_storage.save(name, ContentFile(png)), window
+
+
+@transaction.atomic
+def _finish(upload: SeriesUpload, mip_name: str, window: dict, summary: dict, count: int) -> None:
+    _set_state(
+        upload.pk,
+        state=UploadState.DONE,
+        progress=100,
+        mip_path=mip_name,
+        mip_window=window,
+        suv_summary=summary,
+        processed_at=timezone.now(),
+        state_message=f"Results ready: SUV volume and {count} VOI(s)",
+    )
+    scan = Scan.objects.select_for_update().get(pk=upload.scan_id)
+    if scan.status in (ScanStatus.UPLOADED, ScanStatus.ACQUIRED, ScanStatus.SCHEDULED):
+        audited_update(
+            scan,
+            ctx=AuditContext.system(source=AuditSource.WORKER),
+            data={"status": ScanStatus.ANALYSED},
+            reason="SUV and VOI metrics computed",
+        )
+    else:
+        write_entry(
+            upload,
+            ctx=AuditContext.system(source=AuditSource.WORKER),
+            action="update",
+            changes={"state": [None, UploadState.DONE]},
+            reason="Results recomputed",
+        )
