@@ -6,7 +6,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/cd8pet
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 DEMO_ADDR ?= 127.0.0.1:8000
 
-.PHONY: demo test install services system-deps lint bench serve-demo
+.PHONY: demo test install services system-deps lint bench serve-demo db-roles
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,3 +53,10 @@ demo: install
 
 bench: install services
 	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python bench/run_all.py
+
+# Production database roles: migrate as the owner (MIGRATE_DATABASE_URL), then create/grant the app role
+# named in DATABASE_URL (owns nothing; audit rows INSERT and SELECT only). Re-run after every migration.
+db-roles: install
+	@test -n "$(MIGRATE_DATABASE_URL)" && test -n "$(DATABASE_URL)" || { echo "Set MIGRATE_DATABASE_URL (owner) and DATABASE_URL (app role)"; exit 2; }
+	DATABASE_URL="$(MIGRATE_DATABASE_URL)" $(BIN)/python manage.py migrate --noinput
+	DATABASE_URL="$(MIGRATE_DATABASE_URL)" $(BIN)/python manage.py grant_app_role --app-url "$(DATABASE_URL)"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -40,12 +43,15 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "trial",
     "safety",
     "imaging",
     "lesions",
     "pathology",
     "exports",
+    "accounts",
 ]
 
 MIDDLEWARE = [
@@ -56,7 +62,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "trial.audit_events.AuditRequestMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "accounts.middleware.IdleTimeoutMiddleware",
+    "accounts.middleware.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "trial.middleware.LoginRequiredEverywhereMiddleware",
@@ -77,6 +87,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "trial.context_processors.navigation",
+                "accounts.context_processors.account_menu",
             ],
         },
     },
@@ -103,6 +114,19 @@ LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600)
 LOGIN_LOCKOUT_FAILURES = env_int("LOGIN_LOCKOUT_FAILURES", 5)
 LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15)
+# A session unused this long is logged out (accounts/middleware.py); 0 switches the idle timeout off.
+SESSION_IDLE_TIMEOUT_MINUTES = env_int("SESSION_IDLE_TIMEOUT_MINUTES", 30)
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3600)  # seconds a reset link stays valid
+# TOTP second factor (django-otp): roles that must enrol a device ("admin" = superusers and staff).
+OTP_REQUIRED_ROLES = [r.strip() for r in env_str("OTP_REQUIRED_ROLES", "").split(",") if r.strip()]
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "CD8-PET EDC")
+# Reverse proxies whose X-Forwarded-For is believed (IPs or CIDRs); see trial/client_ip.py.
+TRUSTED_PROXIES = [p.strip() for p in env_str("TRUSTED_PROXIES", "").split(",") if p.strip()]
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(f"TRUSTED_PROXIES: {_exc}") from None
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"
@@ -125,6 +149,11 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = env_int("UPLOAD_MAX_FILES", 2000)
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 2 * 1024**3)
 UPLOAD_MAX_FILES = env_int("UPLOAD_MAX_FILES", 2000)
+# A PET upload whose header contradicts the trial's records beyond these is blocked (not just warned) until
+# a radiologist or data manager overrides it; `pet_suv` refuses contradicting options with the same limits.
+PET_BLOCK_INJECTION_DAYS = float(env_str("PET_BLOCK_INJECTION_DAYS", "1"))
+PET_BLOCK_WINDOW_TOLERANCE_H = float(env_str("PET_BLOCK_WINDOW_TOLERANCE_H", "12"))
+PET_BLOCK_WEIGHT_PCT = float(env_str("PET_BLOCK_WEIGHT_PCT", "20"))
 
 # Celery: with no broker configured (the demo), tasks run in-process.
 REDIS_URL = env_str("REDIS_URL", "")
@@ -189,6 +218,11 @@ SPECTACULAR_SETTINGS = {
         "JobStatusEnum": "lesions.models.JobStatus",
         "ExportJobStatusEnum": "exports.models.ExportJob.Status",
     },
+    # Error responses (400/401/403/404/409/429) documented once for every operation (config/openapi.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.openapi.document_error_responses",
+    ],
 }
 
 LOGGING = {
@@ -206,3 +240,116 @@ CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_DEFAULT_QUEUE", "celery")
 WHITENOISE_USE_FINDERS = True
 # Scan-to-biopsy matching: same period, nearest date, within this many days.
 PATHOLOGY_SCAN_MATCH_WINDOW_DAYS = env_int("PATHOLOGY_SCAN_MATCH_WINDOW_DAYS", 21)
+# Idempotency keys and one-time form tokens (trial/idempotency.py): kept this long (at least 24 h), then
+# purged by `purge_idempotency_keys` (every 6 h on beat); a retry waits this long for an in-flight twin, then 409.
+IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 48)
+IDEMPOTENCY_LOCK_TIMEOUT_SECONDS = env_int("IDEMPOTENCY_LOCK_TIMEOUT_SECONDS", 10)
+
+# --- Deployment profile (deploy) ---------------------------------------------------------------------
+# DJANGO_PROFILE=production: HTTPS-only cookies, HSTS, SSL redirect and no demo keys (refuses to start).
+DJANGO_PROFILE = env_str("DJANGO_PROFILE", "development")
+PRODUCTION = DJANGO_PROFILE == "production"
+if DJANGO_PROFILE not in {"development", "production"}:
+    raise ImproperlyConfigured(
+        f"DJANGO_PROFILE must be 'development' or 'production', not {DJANGO_PROFILE!r}"
+    )
+if PRODUCTION and not env_str("SECRET_KEY"):
+    raise ImproperlyConfigured("SECRET_KEY must be set in the production profile (DJANGO_PROFILE=production)")
+# Key of the DICOM UID pseudonyms (imaging.services.common.uid_key): separate from SECRET_KEY, so rotating
+# the session key never changes the pseudonyms. Outside production a demo value is derived.
+DICOM_PSEUDONYM_KEY = env_str("DICOM_PSEUDONYM_KEY")
+if PRODUCTION and (not DICOM_PSEUDONYM_KEY or DICOM_PSEUDONYM_KEY == SECRET_KEY):
+    raise ImproperlyConfigured(
+        "DICOM_PSEUDONYM_KEY must be set, and differ from SECRET_KEY, in the production profile"
+    )
+DICOM_PSEUDONYM_KEY = DICOM_PSEUDONYM_KEY or SECRET_KEY  # demo: pseudonyms stay those stored so far
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^health/$"]  # the load balancer's plain-HTTP probe
+    # Only behind a TLS-terminating proxy that sets it, e.g. "HTTP_X_FORWARDED_PROTO,https".
+    if env_str("SECURE_PROXY_SSL_HEADER"):
+        _header, _, _value = env_str("SECURE_PROXY_SSL_HEADER").partition(",")
+        SECURE_PROXY_SSL_HEADER = (_header.strip(), _value.strip() or "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+# Every profile: pages and API responses are never cached (config/middleware.py), and a CSP with no
+# inline or eval'd script (scripts live in /static; inline style attributes are allowed).
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1, "config.middleware.NoStoreMiddleware"
+)
+MIDDLEWARE.append("csp.middleware.CSPMiddleware")
+INSTALLED_APPS.append("csp")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],  # the nonce only for drf-spectacular's ReDoc page
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "worker-src": ["'self'", "blob:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# --- Worker faults (deploy) --------------------------------------------------------------------------
+# A message a dead worker never acknowledged is handed out again after the visibility timeout, so it must
+# exceed every hard time limit below (else a live task is delivered twice). Limits: (soft, hard) seconds.
+# Workers look for such messages every CELERY_UNACKED_RESTORE_SECONDS (kombu's default would be ~100 s).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 600),
+    "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_SECONDS", 10),
+    "unacked_restore_throttle": 1,
+}
+TASK_TIME_LIMITS = {
+    "imaging.tasks.process_series_upload": (
+        env_int("PET_TASK_SOFT_LIMIT", 240),
+        env_int("PET_TASK_HARD_LIMIT", 300),
+    ),
+    "lesions.tasks.fit_curve": (60, 90),
+    "lesions.tasks.fit_voxelwise": (240, 300),
+    "lesions.tasks.analyse_mask": (240, 300),
+    "exports.tasks.run_bulk_export": (480, 540),
+    "safety.tasks.send_sae_notification": (60, 90),
+}
+CELERY_TASK_ANNOTATIONS = {
+    name: {"soft_time_limit": soft, "time_limit": hard} for name, (soft, hard) in TASK_TIME_LIMITS.items()
+}
+# Beat re-queues work left in "processing"/"running" with no progress for this long (a lost message), at
+# most WORKER_MAX_ATTEMPTS runs in all; then it is marked failed.
+WORKER_STUCK_AFTER_SECONDS = env_int("WORKER_STUCK_AFTER_SECONDS", 900)
+WORKER_STUCK_CHECK_SECONDS = env_int("WORKER_STUCK_CHECK_SECONDS", 300)
+WORKER_MAX_ATTEMPTS = env_int("WORKER_MAX_ATTEMPTS", 3)
+PET_PROCESSING_TEST_DELAY_SECONDS = float(env_str("PET_PROCESSING_TEST_DELAY_SECONDS", "0"))  # tests only
+
+# --- Bad input, error shape, shared throttles, bulk export limits (badinput) -----------------------------
+# Query parameters with NUL bytes or undecodable text are refused (400) before any view (trial/query_guard.py).
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("trial.middleware.RequestIdMiddleware") + 1, "trial.query_guard.QueryGuardMiddleware"
+)
+# Every API error is RFC 9457 problem details (trial/api_errors.py). Token first: a bad or revoked token is a
+# 401 with "WWW-Authenticate: Token" on every route (DRF takes the header from the first authenticator).
+REST_FRAMEWORK["EXCEPTION_HANDLER"] = "trial.api_errors.problem_exception_handler"
+REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [
+    "trial.api_auth.HashedTokenAuthentication",
+    "rest_framework.authentication.SessionAuthentication",
+]
+# Throttle counts live in the cache: Redis when REDIS_URL is set (shared by every web process), else locmem.
+CACHES = {
+    "default": (
+        {"BACKEND": "trial.cache.PrefixedRedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "cd8pet"}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+# Bulk exports per user: at most this many queued or running, and this many started per hour (else 429).
+EXPORT_MAX_RUNNING_PER_USER = env_int("EXPORT_MAX_RUNNING_PER_USER", 1)
+EXPORT_MAX_STARTED_PER_HOUR = env_int("EXPORT_MAX_STARTED_PER_HOUR", 10)

@@ -8,13 +8,14 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import mixins, renderers, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, Throttled
 from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from exports import cursor, selectors, services
 from exports.csv_body import csv_body
+from exports.limits import ExportLimitReached
 from exports.models import ExportJob
 from exports.permissions import API_AUTHENTICATION, API_PERMISSIONS, API_THROTTLES, IsDataManager
 from exports.resources.base import Resource, serializer_for
@@ -39,6 +40,13 @@ class IdCursorPagination(CursorPagination):
     page_size = 100
     page_size_query_param = "page_size"
     max_page_size = MAX_PAGE
+
+    def decode_cursor(self, request):
+        """A cursor that cannot be decoded is a 400 naming the parameter (DRF answers 404)."""
+        try:
+            return super().decode_cursor(request)
+        except NotFound as exc:
+            raise DRFValidationError({self.cursor_query_param: ["Invalid cursor."]}) from exc
 
 
 def _page_size(request, default: int = 100) -> int:
@@ -127,6 +135,11 @@ def _build_viewset(resource: Resource) -> type:
         def list(self, request, *args, **kwargs):
             qs = self.get_queryset()
             if request.accepted_renderer.format == "csv":
+                services.csv_export_requested(
+                    ctx=AuditContext.from_request(request, source=AuditSource.API),
+                    resource=resource.name,
+                    params=dict(request.query_params.items()),
+                )
                 body = csv_body(resource, qs)
                 response = StreamingHttpResponse(body, content_type="text/csv; charset=utf-8")
                 response["Content-Disposition"] = f'attachment; filename="{resource.name}.csv"'
@@ -336,5 +349,8 @@ class ExportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
     @extend_schema(request=None, responses={202: ExportJobSerializer})
     def create(self, request, *args, **kwargs):
-        job = services.export_job_start(ctx=AuditContext.from_request(request, source=AuditSource.API))
+        try:
+            job = services.export_job_start(ctx=AuditContext.from_request(request, source=AuditSource.API))
+        except ExportLimitReached as exc:
+            raise Throttled(wait=exc.retry_after, detail=str(exc)) from exc
         return Response(ExportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)

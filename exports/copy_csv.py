@@ -14,6 +14,7 @@ from django.db import connection, models
 from django.db.models import QuerySet
 
 from exports.resources.base import Resource, model_field_for
+from trial.csv_safety import escape_sql
 
 BLOCK = 64 * 1024
 
@@ -36,9 +37,8 @@ def _select(name: str, kind: str) -> str:
         return f"CASE WHEN {name} THEN 'true' WHEN NOT {name} THEN 'false' END"
     if kind == "datetime":
         return f"""to_char({name} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
-    if kind == "json":
-        return f"{name}::text"
-    return name
+    # Text that a spreadsheet would run as a formula gets a leading ' (numbers such as -1.5 stay as they are).
+    return escape_sql(name)
 
 
 def copy_sql(resource: Resource, qs: QuerySet) -> tuple[str, tuple]:

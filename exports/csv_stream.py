@@ -9,6 +9,8 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
+from trial.csv_safety import safe_cell
+
 
 class _Line:
     """File-like sink that hands back what csv.writer wrote."""
@@ -22,6 +24,9 @@ class _Line:
 
 
 def cell(value: Any) -> Any:
+    """The CSV cell of a value (as the COPY path writes it; formula-like text escaped by safe_cell)."""
+    if isinstance(value, str):
+        return safe_cell(value)
     if value is None:
         return ""
     if isinstance(value, bool):

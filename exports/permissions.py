@@ -11,6 +11,7 @@ import os
 from rest_framework import authentication, permissions, throttling
 
 from trial import access, api_auth
+from trial.client_ip import client_ip
 from trial.models import ApiToken, Role
 
 READ_ONLY_ROLES = frozenset({Role.SPONSOR, Role.MONITOR})
@@ -74,6 +75,10 @@ class TokenRateThrottle(throttling.SimpleRateThrottle):
         else:
             ident = self.get_ident(request)
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+    def get_ident(self, request) -> str:
+        """The client address by the trusted-proxy rule (DRF's own would believe any X-Forwarded-For)."""
+        return client_ip(request) or ""
 
 
 API_PERMISSIONS = [permissions.IsAuthenticated, ReadOnlyTokenRefusesWrites]

@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from trial.csv_safety import safe_cell
+
 STUDYID = "CD8PET"
 NY = ("N", "Y")
 TOXGR = ("1", "2", "3", "4", "5")
@@ -335,7 +337,7 @@ def to_csv(dataset: Dataset, rows: list[dict[str, Any]]) -> bytes:
     writer = csv.DictWriter(out, fieldnames=dataset.columns, lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+        writer.writerow({k: ("" if v is None else safe_cell(v)) for k, v in row.items()})
     return out.getvalue().encode()
 
 

@@ -8,18 +8,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.utils.dateparse import parse_date, parse_datetime
 
-from exports import changes
+from exports import changes, filters
 from exports.cursor import Position
 from exports.resources.base import Resource
 from trial import access
-
-
-class FilterError(ValidationError):
-    """A query parameter cannot be used."""
 
 
 def base_queryset(resource: Resource, user: Any) -> QuerySet:
@@ -30,16 +24,6 @@ def base_queryset(resource: Resource, user: Any) -> QuerySet:
         return access.scope_to_user(qs, user, site_field=resource.site_field)
     ids = access.visible_site_ids(user)
     return qs if ids is None else qs.filter(pk__in=ids)
-
-
-def _parse_when(name: str, value: str, end: bool = False) -> dt.date | dt.datetime:
-    when = parse_datetime(value) if "T" in value or " " in value else None
-    if when is not None:
-        return when
-    day = parse_date(value)
-    if day is None:
-        raise FilterError({name: f"{value!r} is not an ISO 8601 date or date-time."})
-    return day
 
 
 def filter_params(resource: Resource) -> list[tuple[str, str]]:
@@ -61,31 +45,29 @@ def filter_params(resource: Resource) -> list[tuple[str, str]]:
     return params
 
 
-def apply_filters(resource: Resource, qs: QuerySet, params: dict[str, str]) -> QuerySet:
-    if resource.participant_field and params.get("participant"):
-        qs = qs.filter(**{resource.participant_field: params["participant"]})
-    if params.get("site"):
+def apply_filters(resource: Resource, qs: QuerySet, params: Any) -> QuerySet:
+    """Filter by the query parameters, validated first (`exports.filters`: DRF ValidationError on bad input)."""
+    values = filters.clean(resource, params)
+    if resource.participant_field and values.get("participant"):
+        qs = qs.filter(**{resource.participant_field: values["participant"]})
+    if values.get("site"):
         site_path = "code" if resource.name == "sites" else f"{resource.site_field}__code"
-        qs = qs.filter(**{site_path: params["site"]})
+        qs = qs.filter(**{site_path: values["site"]})
     for name in resource.date_fields:
         is_datetime = type(resource.model._meta.get_field(name)).__name__ == "DateTimeField"
         for suffix, lookup in (("_from", "gte"), ("_to", "lte")):
-            raw = params.get(name + suffix)
-            if not raw:
+            when = values.get(name + suffix)
+            if when is None:
                 continue
-            when = _parse_when(name + suffix, raw)
             field = name
             if is_datetime and not isinstance(when, dt.datetime):
                 field = f"{name}__date"
             elif not is_datetime and isinstance(when, dt.datetime):
                 when = when.date()
             qs = qs.filter(**{f"{field}__{lookup}": when})
-    if resource.has_updated_at and params.get("changed_since"):
-        when = parse_datetime(params["changed_since"])
-        if when is None:
-            raise FilterError({"changed_since": f"{params['changed_since']!r} is not an ISO 8601 date-time."})
-        qs = qs.filter(updated_at__gte=when)
-    if resource.has_voided and params.get("include_voided") == "0":
+    if resource.has_updated_at and values.get("changed_since"):
+        qs = qs.filter(updated_at__gte=values["changed_since"])
+    if resource.has_voided and values.get("include_voided") == "0":
         qs = qs.filter(voided=False)
     return qs
 

@@ -9,12 +9,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from exports.limits import check_export_limits
 from exports.models import ExportJob
 from exports.permissions import has_only_read_roles
 from exports.selectors import is_data_manager
 from trial.access import all_roles
 from trial.api_auth import hash_key, new_key
 from trial.audit import AuditContext, write_entry
+from trial.audit_events import write_event
 from trial.models import ApiToken, AuditAction, Role
 
 
@@ -93,6 +95,26 @@ def export_job_start(*, ctx: AuditContext) -> ExportJob:
         raise PermissionDenied("Only data managers and the sponsor can start a bulk export.")
     from exports.tasks import run_bulk_export
 
+    check_export_limits(ctx.user)  # ExportLimitReached: a 429 on the API, a message on the page
     job = ExportJob.objects.create(requested_by=ctx.user)
+    write_entry(job, ctx=ctx, action=AuditAction.EXPORT, changes={}, reason="bulk export started")
     transaction.on_commit(lambda: run_bulk_export.delay(job.pk))
     return job
+
+
+def export_job_downloaded(*, ctx: AuditContext, job: ExportJob) -> None:
+    """Record who downloaded a finished bulk export."""
+    write_entry(job, ctx=ctx, action=AuditAction.DOWNLOAD, changes={}, reason="bulk export downloaded")
+
+
+def csv_export_requested(*, ctx: AuditContext, resource: str, params: dict[str, Any]) -> None:
+    """Record a CSV export of an API resource (what, with which filters)."""
+    write_event(
+        ctx,
+        AuditAction.EXPORT,
+        None,
+        app_label="exports",
+        model=resource,
+        changes={"query": [None, params]},
+        reason=f"CSV export of {resource}",
+    )

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 from exports import bulk, selectors, services
 from exports.api_routes import UNROUTED
 from exports.forms import RevokeForm, TokenIssueForm
+from exports.limits import ExportLimitReached
 from exports.models import ExportJob
 from exports.permissions import has_only_read_roles
 from exports.resources import load_all
@@ -34,7 +35,11 @@ def index(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def start(request: HttpRequest) -> HttpResponse:
-    job = services.export_job_start(ctx=AuditContext.from_request(request))
+    try:
+        job = services.export_job_start(ctx=AuditContext.from_request(request))
+    except ExportLimitReached as exc:
+        messages.error(request, f"{exc} Try again in {exc.retry_after} seconds.")
+        return redirect("exports_index")
     messages.success(request, f"Bulk export {job.pk} queued.")
     return redirect("exports_index")
 
@@ -50,6 +55,7 @@ def download(request: HttpRequest, job_id: int) -> FileResponse:
     job = get_object_or_404(selectors.export_jobs_for(request.user), pk=job_id)
     if job.status != ExportJob.Status.DONE:
         raise Http404("This export is not ready.")
+    services.export_job_downloaded(ctx=AuditContext.from_request(request), job=job)
     return FileResponse(
         bulk.open_zip_bytes(job),
         as_attachment=True,

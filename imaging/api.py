@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -20,6 +21,7 @@ from imaging.upload import (
 )
 from trial import access
 from trial.api_errors import as_drf_error
+from trial.api_versions import VersionETagMixin
 from trial.audit import AuditContext
 from trial.models import AuditSource
 from trial.selectors import participant_list
@@ -170,7 +172,7 @@ class UploadInputSerializer(serializers.Serializer):
     series_instance_uid = serializers.CharField(required=False, allow_blank=True, max_length=64)
 
 
-class ScanViewSet(viewsets.ReadOnlyModelViewSet):
+class ScanViewSet(VersionETagMixin, viewsets.ReadOnlyModelViewSet):
     """Scans (PET, MRI); POST /scans/{id}/upload/ stores one validated, de-identified PET series."""
 
     serializer_class = ScanSerializer
@@ -192,6 +194,9 @@ class ScanViewSet(viewsets.ReadOnlyModelViewSet):
             self._upload = (tmp, received, handler, limits)
             return super().dispatch(request, *args, **kwargs)
 
+    @extend_schema(
+        request={"multipart/form-data": UploadInputSerializer}, responses={201: SeriesUploadSerializer}
+    )
     @action(detail=True, methods=["post"], serializer_class=UploadInputSerializer)
     def upload(self, request, pk=None):
         scan = selectors.scan_get(user=request.user, pk=pk)
@@ -217,21 +222,21 @@ class ScanViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(SeriesUploadSerializer(upload).data, status=status.HTTP_201_CREATED)
 
 
-class SeriesUploadViewSet(viewsets.ReadOnlyModelViewSet):
+class SeriesUploadViewSet(VersionETagMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = SeriesUploadSerializer
 
     def get_queryset(self):
         return selectors.upload_list(user=self.request.user).order_by("id")
 
 
-class FindingViewSet(viewsets.ReadOnlyModelViewSet):
+class FindingViewSet(VersionETagMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = FindingSerializer
 
     def get_queryset(self):
         return selectors.finding_list(user=self.request.user).order_by("id")
 
 
-class VoiViewSet(viewsets.ReadOnlyModelViewSet):
+class VoiViewSet(VersionETagMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = VoiSerializer
 
     def get_queryset(self):

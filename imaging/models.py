@@ -91,9 +91,28 @@ class SeriesUpload(ClinicalRecord):
     mip_path = models.CharField(max_length=255, blank=True)
     mip_window = models.JSONField(default=dict, blank=True)
     suv_summary = models.JSONField(default=dict, blank=True, help_text="Whole-volume SUV statistics.")
+    series_fingerprint = models.CharField(
+        max_length=64,
+        null=True,
+        blank=True,
+        help_text="SHA-256 of the received SeriesInstanceUID: one live upload per scan and series.",
+    )
+    override_reason = models.TextField(blank=True, help_text="Why a blocked upload was let through.")
+    override_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    override_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scan", "series_fingerprint"],
+                condition=models.Q(voided=False) & ~models.Q(state__in=["failed", "blocked"]),
+                name="unique_live_series_upload",
+                violation_error_message="This series already has a live upload for this scan.",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.scan} upload #{self.pk}"

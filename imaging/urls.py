@@ -11,6 +11,11 @@ urlpatterns = [
     path("scans/<int:scan_pk>/mip.png", views.scan_mip, name="scan_mip"),
     path("scans/<int:scan_pk>/upload/", views.scan_upload, name="scan_upload"),
     path("scans/<int:scan_pk>/acquired/", views.scan_mark_acquired, name="scan_mark_acquired"),
+    path(
+        "scans/<int:scan_pk>/uploads/<int:upload_pk>/override/",
+        views.upload_override,
+        name="upload_override",
+    ),
     path("scans/<int:scan_pk>/vois/sphere/", views.voi_sphere_new, name="voi_sphere_new"),
     path("scans/<int:scan_pk>/vois/file/", views.voi_file_new, name="voi_file_new"),
     path(

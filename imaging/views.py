@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 from django.contrib import messages
@@ -25,7 +24,7 @@ from imaging.upload import (
     expand,
     temp_upload_dir,
 )
-from trial import access
+from trial import access, csv_safety
 from trial.audit import AuditContext
 from trial.selectors import participant_get, participant_list, scoped_get
 from trial.web import add_validation_errors
@@ -60,6 +59,7 @@ def _scan_context(request: HttpRequest, scan) -> dict:
         "dose": selectors.tracer_dose_for(scan),
         "can_edit": access.can(request.user, "imaging", scan.participant.site_id),
         "can_void": access.can(request.user, "void_imaging", scan.participant.site_id),
+        "can_override": access.can(request.user, "override_imaging_block", scan.participant.site_id),
         "polling": upload is not None and upload.state in (UploadState.STORED, UploadState.PROCESSING),
     }
 
@@ -126,6 +126,7 @@ def scan_upload(request: HttpRequest, scan_pk: int) -> HttpResponse:
                 "participant": scan.participant,
                 "form": SeriesChoiceForm(),
                 "limits": Limits.from_settings(),
+                "block_limits": services.block_limits(),
             },
         )
     access.require(request.user, "imaging", scan.participant.site_id)
@@ -169,13 +170,36 @@ def _receive_upload(
             {
                 "ok": True,
                 "upload": upload.pk,
+                "state": upload.state,
                 "redirect": url,
                 "findings": list(upload.findings.values("code", "severity", "message")),
             },
             status=201,
         )
-    messages.success(request, f"Series stored ({upload.instance_count} instances, de-identified).")
+    if upload.state == UploadState.BLOCKED:
+        messages.error(request, upload.state_message)
+    else:
+        messages.success(request, f"Series stored ({upload.instance_count} instances, de-identified).")
     return redirect(url)
+
+
+def upload_override(request: HttpRequest, scan_pk: int, upload_pk: int) -> HttpResponse:
+    """POST: let a blocked upload through with a reason (radiologist or data manager)."""
+    scan = selectors.scan_get(user=request.user, pk=scan_pk)
+    if (refused := _post_only(request)) is not None:
+        return refused
+    upload = scan.uploads.filter(pk=upload_pk).first()
+    if upload is None:
+        raise Http404("No such upload on this scan.")
+    try:
+        services.upload_override(
+            ctx=AuditContext.from_request(request), upload=upload, reason=request.POST.get("reason", "")
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Block overridden on upload #{upload.pk}; processing proceeds.")
+    return redirect("imaging:scan_detail", scan_pk=scan.pk)
 
 
 def _upload_error(request, scan, form, errors: dict, wants_json: bool) -> HttpResponse:
@@ -187,7 +211,13 @@ def _upload_error(request, scan, form, errors: dict, wants_json: bool) -> HttpRe
     return render(
         request,
         "imaging/upload.html",
-        {"scan": scan, "participant": scan.participant, "form": form, "limits": Limits.from_settings()},
+        {
+            "scan": scan,
+            "participant": scan.participant,
+            "form": form,
+            "limits": Limits.from_settings(),
+            "block_limits": services.block_limits(),
+        },
         status=400,
     )
 
@@ -322,7 +352,7 @@ def distribution_csv(request: HttpRequest, participant_pk: int) -> HttpResponse:
         return refused
     response = HttpResponse(content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="{participant.study_id}-pet-distribution.csv"'
-    writer = csv.writer(response)
+    writer = csv_safety.safe_writer(response)
     writer.writerow(plots.CSV_COLUMNS)
     for row in selectors.distribution_rows(participant):
         writer.writerow(plots.csv_row(participant.study_id, row))

@@ -4,6 +4,7 @@ writes (lesion create, measurements of an assessment) go through the same servic
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -22,8 +23,11 @@ from lesions.models import (
 from lesions.models import Lesion as LesionModel
 from trial import access
 from trial.api_errors import as_drf_error
+from trial.api_versions import VersionETagMixin
 from trial.audit import AuditContext
+from trial.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from trial.models import AuditSource
+from trial.query_params import ParticipantIdFilter, validated
 from trial.selectors import participant_get
 
 
@@ -85,7 +89,7 @@ class AssessmentSerializer(serializers.ModelSerializer):
 class MeasurementSerializer(serializers.ModelSerializer):
     lesion_label = serializers.CharField(source="lesion.label", read_only=True)
     date = serializers.DateField(source="assessment.date", read_only=True)
-    counted_mm = serializers.FloatField(source="effective_mm", read_only=True)
+    counted_mm = serializers.FloatField(source="effective_mm", read_only=True, allow_null=True)
 
     class Meta:
         model = Measurement
@@ -167,14 +171,21 @@ class MaskAnalysisSerializer(serializers.ModelSerializer):
         ]
 
 
-class LesionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+@extend_schema_view(list=extend_schema(parameters=[ParticipantIdFilter]))
+class LesionViewSet(VersionETagMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = LesionSerializer
 
     def get_queryset(self):
         qs = selectors.lesion_list(user=self.request.user)
-        pid = self.request.query_params.get("participant")
-        return qs.filter(participant_id=pid) if pid and pid.isdigit() else qs
+        pid = validated(ParticipantIdFilter, self.request.query_params).get("participant")
+        return qs.filter(participant_id=pid) if pid else qs
 
+    @extend_schema(
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        request=LesionCreateSerializer,
+        responses={201: LesionSerializer},
+    )
+    @idempotent
     def create(self, request, *args, **kwargs):
         if not access.sites_where(request.user, services.CAPABILITY).exists():
             raise PermissionDenied("Only radiologists record lesions.")
@@ -193,15 +204,22 @@ class LesionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         return Response(LesionSerializer(lesion).data, status=status.HTTP_201_CREATED)
 
 
-class AssessmentViewSet(viewsets.ReadOnlyModelViewSet):
+@extend_schema_view(list=extend_schema(parameters=[ParticipantIdFilter]))
+class AssessmentViewSet(VersionETagMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = AssessmentSerializer
 
     def get_queryset(self):
         qs = selectors.assessment_list(user=self.request.user)
-        pid = self.request.query_params.get("participant")
-        return qs.filter(participant_id=pid) if pid and pid.isdigit() else qs
+        pid = validated(ParticipantIdFilter, self.request.query_params).get("participant")
+        return qs.filter(participant_id=pid) if pid else qs
 
+    @extend_schema(
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        request=MeasurementBatchSerializer,
+        responses={200: AssessmentSerializer},
+    )
     @action(detail=True, methods=["post"], serializer_class=MeasurementBatchSerializer)
+    @idempotent
     def measurements(self, request, pk=None):
         """Record measurements of this assessment; responses are recomputed and returned."""
         assessment = self.get_object()
@@ -224,21 +242,21 @@ class AssessmentViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(AssessmentSerializer(assessment).data)
 
 
-class MeasurementViewSet(viewsets.ReadOnlyModelViewSet):
+class MeasurementViewSet(VersionETagMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = MeasurementSerializer
 
     def get_queryset(self):
         return selectors.measurement_list(user=self.request.user)
 
 
-class MriParameterSetViewSet(viewsets.ReadOnlyModelViewSet):
+class MriParameterSetViewSet(VersionETagMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = MriParameterSetSerializer
 
     def get_queryset(self):
         return selectors.parameter_set_list(user=self.request.user)
 
 
-class MaskAnalysisViewSet(viewsets.ReadOnlyModelViewSet):
+class MaskAnalysisViewSet(VersionETagMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = MaskAnalysisSerializer
 
     def get_queryset(self):

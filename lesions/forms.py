@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from lesions.models import PARAMETER_FIELDS, PARAMETER_LABELS, LesionRole, Modality, ParameterKind
+from trial.forms import VersionedFormMixin
 from trial.models import Participant
 
 DATE = forms.DateInput(attrs={"type": "date"})
@@ -29,6 +30,13 @@ class LesionForm(forms.Form):
             self.fields["reason"].required = True
 
 
+class LesionEditForm(VersionedFormMixin, LesionForm):
+    """Edit a lesion: a reason, and the version the user opened."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, editing=True, **kwargs)
+
+
 def visit_choices(participant: Participant, kinds: tuple[str, ...]) -> list[tuple[str, str]]:
     visits = participant.visits.filter(voided=False, kind__in=kinds).order_by("planned_date")
     return [("", "— none —")] + [(str(v.pk), f"{v.name} ({v.actual_date or v.planned_date})") for v in visits]
@@ -50,7 +58,7 @@ class AssessmentForm(forms.Form):
         return self.participant.visits.filter(pk=pk).first() if pk else None
 
 
-class AssessmentEditForm(AssessmentForm):
+class AssessmentEditForm(VersionedFormMixin, AssessmentForm):
     reason = forms.CharField(help_text="Why is this assessment changed? (audited)")
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from typing import Any
 
 from django.contrib import messages
@@ -10,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from lesions import selectors, services
@@ -17,6 +17,7 @@ from lesions.forms import (
     AssessmentEditForm,
     AssessmentForm,
     CurveUploadForm,
+    LesionEditForm,
     LesionForm,
     MaskAnalysisForm,
     ParameterEntryForm,
@@ -34,10 +35,11 @@ from lesions.models import (
     MriParameterSet,
     NonTargetState,
 )
-from trial import access
+from trial import access, csv_safety
 from trial.audit import AuditContext, history_for
 from trial.selectors import participant_get, scoped_get
-from trial.web import add_validation_errors
+from trial.versioning import VersionConflict
+from trial.web import add_validation_errors, form_page, form_status, without_version
 
 
 def _can_write(request: HttpRequest, participant: Any) -> bool:
@@ -54,7 +56,7 @@ def _form_page(request, form, participant, title, status_ok=200, multipart=False
             "title": title,
             "multipart": multipart,
         },
-        status=400 if form.errors else status_ok,
+        status=form_status(form) if form.errors else status_ok,
     )
 
 
@@ -89,31 +91,30 @@ def participant_page(request: HttpRequest, participant_pk: int) -> HttpResponse:
 def lesion_new(request: HttpRequest, participant_pk: int) -> HttpResponse:
     participant = participant_get(user=request.user, pk=participant_pk)
     access.require(request.user, services.CAPABILITY, participant.site_id)
-    form = LesionForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            lesion = services.lesion_create(
-                ctx=AuditContext.from_request(request), participant=participant, **form.cleaned_data
-            )
-        except ValidationError as exc:
-            add_validation_errors(form, exc)
-        else:
-            messages.success(request, f"Lesion {lesion.label} added.")
-            return redirect("lesions:participant", participant_pk=participant.pk)
-    return _form_page(request, form, participant, f"New lesion — {participant.study_id}")
+    ctx = AuditContext.from_request(request)
+    return form_page(
+        request,
+        LesionForm(request.POST or None),
+        lambda data: services.lesion_create(ctx=ctx, participant=participant, **data),
+        title=f"New lesion — {participant.study_id}",
+        success=lambda lesion: f"Lesion {lesion.label} added.",
+        next_url=lambda _lesion: reverse("lesions:participant", kwargs={"participant_pk": participant.pk}),
+        participant=participant,
+        one_time=True,
+    )
 
 
 def lesion_edit(request: HttpRequest, lesion_pk: int) -> HttpResponse:
     lesion = scoped_get(Lesion, user=request.user, pk=lesion_pk)
     access.require(request.user, services.CAPABILITY, lesion.participant.site_id)
     initial = {f: getattr(lesion, f) for f in ("label", "organ", "location", "nodal", "role", "description")}
-    form = LesionForm(request.POST or None, initial=initial, editing=True)
+    form = LesionEditForm(request.POST or None, initial=initial, record=lesion)
     if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
+        data, version = without_version(form.cleaned_data)
         reason = data.pop("reason")
         try:
             services.lesion_update(
-                ctx=AuditContext.from_request(request), lesion=lesion, data=data, reason=reason
+                ctx=AuditContext.from_request(request), lesion=lesion, data=data, reason=reason, **version
             )
         except ValidationError as exc:
             add_validation_errors(form, exc)
@@ -142,18 +143,17 @@ def lesion_page(request: HttpRequest, lesion_pk: int) -> HttpResponse:
 def assessment_new(request: HttpRequest, participant_pk: int) -> HttpResponse:
     participant = participant_get(user=request.user, pk=participant_pk)
     access.require(request.user, services.CAPABILITY, participant.site_id)
-    form = AssessmentForm(request.POST or None, participant=participant)
-    if request.method == "POST" and form.is_valid():
-        try:
-            a = services.assessment_create(
-                ctx=AuditContext.from_request(request), participant=participant, **form.cleaned_data
-            )
-        except ValidationError as exc:
-            add_validation_errors(form, exc)
-        else:
-            messages.success(request, f"Assessment {a.date} created: record the measurements.")
-            return redirect("lesions:assessment", assessment_pk=a.pk)
-    return _form_page(request, form, participant, f"New assessment — {participant.study_id}")
+    ctx = AuditContext.from_request(request)
+    return form_page(
+        request,
+        AssessmentForm(request.POST or None, participant=participant),
+        lambda data: services.assessment_create(ctx=ctx, participant=participant, **data),
+        title=f"New assessment — {participant.study_id}",
+        success=lambda a: f"Assessment {a.date} created: record the measurements.",
+        next_url=lambda a: reverse("lesions:assessment", kwargs={"assessment_pk": a.pk}),
+        participant=participant,
+        one_time=True,
+    )
 
 
 def _entries_from_post(post: Any, lesions: list[Lesion]) -> dict[int, dict[str, Any]]:
@@ -173,6 +173,16 @@ def _entries_from_post(post: Any, lesions: list[Lesion]) -> dict[int, dict[str, 
     return entries
 
 
+def _versions_from_post(post: Any, lesions: list[Lesion]) -> dict[int, int]:
+    """{lesion_pk: version of the stored measurement when the grid was opened (0: none)}; bad values skipped."""
+    versions = {}
+    for les in lesions:
+        raw = str(post.get(f"mversion_{les.pk}", "")).strip()
+        if raw.isdigit() and len(raw) < 10:
+            versions[les.pk] = int(raw)
+    return versions
+
+
 def _grid(assessment: Assessment, lesions: list[Lesion], post: Any = None) -> list[dict[str, Any]]:
     current = {m.lesion_id: m for m in assessment.measurements.filter(voided=False)}
     rows = []
@@ -188,8 +198,15 @@ def _grid(assessment: Assessment, lesions: list[Lesion], post: Any = None) -> li
             state = m.state if m else ""
             value = "" if m is None or m.value_mm is None else str(m.value_mm)
             nt = m.non_target_state if m else ""
-        rows.append({"lesion": les, "state": state, "value": value, "nt": nt, "stored": m})
+        rows.append(
+            {"lesion": les, "state": state, "value": value, "nt": nt, "stored": m, "version": _version(m)}
+        )
     return rows
+
+
+def _version(measurement: Any) -> int:
+    """The version the grid carries for a lesion: the stored measurement's, 0 when there is none."""
+    return measurement.version if measurement is not None else 0
 
 
 def _assessment_context(request, assessment, lesions, post=None, errors=None) -> dict[str, Any]:
@@ -225,11 +242,15 @@ def assessment_page(request: HttpRequest, assessment_pk: int) -> HttpResponse:
             assessment=assessment,
             entries=_entries_from_post(request.POST, lesions),
             reason=request.POST.get("reason", ""),
+            expected_versions=_versions_from_post(request.POST, lesions),
         )
     except ValidationError as exc:
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
         ctx = _assessment_context(request, assessment, lesions, post=request.POST, errors=errors)
-        return render(request, "lesions/assessment.html", ctx, status=400)
+        # The kept input goes back with the current versions; after a conflict the user re-checks and saves.
+        return render(
+            request, "lesions/assessment.html", ctx, status=409 if isinstance(exc, VersionConflict) else 400
+        )
     assessment.refresh_from_db()
     messages.success(
         request,
@@ -260,13 +281,19 @@ def assessment_edit(request: HttpRequest, assessment_pk: int) -> HttpResponse:
         "modality": assessment.modality,
         "notes": assessment.notes,
     }
-    form = AssessmentEditForm(request.POST or None, participant=participant, initial=initial)
+    form = AssessmentEditForm(
+        request.POST or None, participant=participant, initial=initial, record=assessment
+    )
     if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
+        data, version = without_version(form.cleaned_data)
         reason = data.pop("reason")
         try:
             services.assessment_update(
-                ctx=AuditContext.from_request(request), assessment=assessment, data=data, reason=reason
+                ctx=AuditContext.from_request(request),
+                assessment=assessment,
+                data=data,
+                reason=reason,
+                **version,
             )
         except ValidationError as exc:
             add_validation_errors(form, exc)
@@ -435,7 +462,7 @@ def parameter_plot(request: HttpRequest, participant_pk: int, field: str) -> Htt
 def _csv(name: str, header: list[str], rows: list[list[Any]]) -> HttpResponse:
     response = HttpResponse(content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="{name}"'
-    writer = csv.writer(response)
+    writer = csv_safety.safe_writer(response)
     writer.writerow(header)
     writer.writerows(rows)
     return response

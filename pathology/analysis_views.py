@@ -3,7 +3,6 @@ and anti-PD-1 drug (and participant)."""
 
 from __future__ import annotations
 
-import csv
 from typing import Any
 from urllib.parse import urlencode
 
@@ -14,8 +13,9 @@ from django.views.decorators.http import require_safe
 from pathology import analysis_data, linked
 from pathology.plots import PLOTS, PlotSpec, csv_rows
 from pathology.stats import METHOD_TEXT
-from trial import access
+from trial import access, csv_safety
 from trial.models import AntiPD1Drug, Participant
+from trial.query_guard import refuse_bad_choices
 
 FILTERS = ("site", "tumour_type", "drug", "participant")
 SOURCES = {
@@ -46,6 +46,8 @@ def rows_for(spec: PlotSpec, user: Any, filters: dict[str, str], cache: dict | N
 
 @require_safe
 def analyses(request: HttpRequest) -> HttpResponse:
+    if bad := refuse_bad_choices(request, drug=AntiPD1Drug.values):
+        return bad
     filters = _filters(request)
     query = urlencode({k: v for k, v in filters.items() if v})
     cache: dict = {}
@@ -90,7 +92,7 @@ def plot_csv(request: HttpRequest) -> HttpResponse:
     spec = _spec(request)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{spec.name}.csv"'
-    writer = csv.writer(response)
+    writer = csv_safety.safe_writer(response)
     for row in csv_rows(spec, rows_for(spec, request.user, _filters(request))):
         writer.writerow(row)
     return response

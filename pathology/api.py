@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
@@ -11,7 +12,9 @@ from pathology.models import Biopsy, IhcScore, ScoringMethod
 from pathology.validation import COUNT_FIELDS, FIELD_KINDS
 from trial import access
 from trial.api_errors import as_drf_error
+from trial.api_versions import VersionETagMixin
 from trial.audit import AuditContext
+from trial.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from trial.models import AuditSource
 from trial.selectors import scoped_get
 
@@ -98,19 +101,23 @@ class IhcScoreInput(serializers.Serializer):
     comment = serializers.CharField(required=False, allow_blank=True)
 
 
-class BiopsyViewSet(viewsets.ReadOnlyModelViewSet):
+class BiopsyViewSet(VersionETagMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = BiopsySerializer
 
     def get_queryset(self):
         return selectors.biopsy_list(user=self.request.user).order_by("id")
 
 
-class IhcScoreViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class IhcScoreViewSet(VersionETagMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = IhcScoreSerializer
 
     def get_queryset(self):
         return selectors.ihc_score_list(user=self.request.user)
 
+    @extend_schema(
+        parameters=[IDEMPOTENCY_KEY_PARAMETER], request=IhcScoreInput, responses={201: IhcScoreSerializer}
+    )
+    @idempotent
     def create(self, request, *args, **kwargs):
         if not access.sites_where(request.user, "pathology").exists():
             raise PermissionDenied("Only pathologists enter IHC scores.")

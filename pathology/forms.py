@@ -6,6 +6,7 @@ from django import forms
 
 from pathology.models import BiopsyPeriod, ImmunePhenotype, ScoringMethod, SemiQuant
 from pathology.validation import COUNT_FIELDS, FIELD_LABELS
+from trial.forms import VersionedFormMixin
 
 
 class DateInput(forms.DateInput):
@@ -43,7 +44,7 @@ class ReasonMixin(forms.Form):
     )
 
 
-class BiopsyEditForm(BiopsyForm, ReasonMixin):
+class BiopsyEditForm(VersionedFormMixin, BiopsyForm, ReasonMixin):
     pass
 
 
@@ -119,3 +120,7 @@ class IhcScoreForm(forms.Form):
         return {
             k: self.cleaned_data[k] for k in ("score_date", "antibody_clone", "scoring_method", "comment")
         }
+
+
+class IhcScoreEditForm(VersionedFormMixin, IhcScoreForm):
+    """Correct a score: a reason, and the version the scorer opened."""

@@ -16,6 +16,7 @@ from pathology.validation import COUNT_FIELDS, FIELD_KINDS, validate_values
 from trial import access
 from trial.audit import AuditContext, audited_create, audited_update
 from trial.models import Participant
+from trial.versioning import lock_current
 
 VALUE_FIELDS = tuple(FIELD_KINDS) + COUNT_FIELDS
 BIOPSY_VISIT_CODES = {BiopsyPeriod.BASELINE: "BL_BIOPSY", BiopsyPeriod.ON_TREATMENT: "OT_BIOPSY"}
@@ -87,8 +88,16 @@ def biopsy_record(
 
 
 @transaction.atomic
-def biopsy_update(*, ctx: AuditContext, biopsy: Biopsy, data: dict[str, Any], reason: str) -> dict:
+def biopsy_update(
+    *,
+    ctx: AuditContext,
+    biopsy: Biopsy,
+    data: dict[str, Any],
+    reason: str,
+    expected_version: int | None = None,
+) -> dict:
     access.require(ctx.user, "pathology", biopsy.participant.site_id)
+    lock_current(biopsy, expected_version=expected_version)
     data = {k: v for k, v in data.items() if k in BIOPSY_FIELDS}
     if "lesion" in data:
         _check_lesion(biopsy.participant, data["lesion"])
@@ -178,10 +187,17 @@ def ihc_score_record(
 
 @transaction.atomic
 def ihc_score_update(
-    *, ctx: AuditContext, score: IhcScore, values: dict[str, Any], reason: str, **meta: Any
+    *,
+    ctx: AuditContext,
+    score: IhcScore,
+    values: dict[str, Any],
+    reason: str,
+    expected_version: int | None = None,
+    **meta: Any,
 ) -> dict:
     """Correct one's own score (reason required); another pathologist adds a second score instead."""
     access.require(ctx.user, "pathology", score.participant.site_id)
+    lock_current(score, expected_version=expected_version)
     if score.scorer_id != ctx.user.pk:
         raise ValidationError(
             "Only the pathologist who entered this score may correct it; enter your own score as second scorer."

@@ -12,16 +12,20 @@ from django.views.decorators.http import require_safe
 
 from lesions.models import Lesion
 from pathology import linked, selectors, services
-from pathology.forms import BiopsyEditForm, BiopsyForm, IhcScoreForm
+from pathology.forms import BiopsyEditForm, BiopsyForm, IhcScoreEditForm, IhcScoreForm
 from pathology.models import Biopsy, BiopsyPeriod, IhcScore, MarkerDefinition
 from trial import access
 from trial.audit import AuditContext, history_for
+from trial.idempotency import submit_once
+from trial.query_guard import refuse_bad_choices
 from trial.selectors import participant_get, participant_list, scoped_get
-from trial.web import add_validation_errors, form_page
+from trial.web import add_validation_errors, finish_form, form_page, form_status, without_version
 
 
 @require_safe
 def biopsy_list(request: HttpRequest) -> HttpResponse:
+    if bad := refuse_bad_choices(request, period=BiopsyPeriod.values):
+        return bad
     filters = {k: request.GET.get(k, "") for k in ("site", "period", "q")}
     pathology_sites = access.sites_where(request.user, "pathology")
     return render(
@@ -56,6 +60,7 @@ def biopsy_new(request: HttpRequest, participant_pk: int) -> HttpResponse:
         success=lambda biopsy: f"Biopsy {biopsy.sample_id} recorded.",
         next_url=lambda biopsy: reverse("pathology:biopsy_detail", kwargs={"biopsy_pk": biopsy.pk}),
         participant=participant,
+        one_time=True,
     )
 
 
@@ -66,15 +71,18 @@ def biopsy_edit(request: HttpRequest, biopsy_pk: int) -> HttpResponse:
     initial["tumour_cells_present"] = "yes" if biopsy.tumour_cells_present else "no"
 
     def save(data: dict) -> Biopsy:
+        data, version = without_version(data)
         reason = data.pop("reason")
         services.biopsy_update(
-            ctx=AuditContext.from_request(request), biopsy=biopsy, data=data, reason=reason
+            ctx=AuditContext.from_request(request), biopsy=biopsy, data=data, reason=reason, **version
         )
         return biopsy
 
     return form_page(
         request,
-        BiopsyEditForm(request.POST or None, initial=initial, lesions=_lesions(biopsy.participant)),
+        BiopsyEditForm(
+            request.POST or None, initial=initial, lesions=_lesions(biopsy.participant), record=biopsy
+        ),
         save,
         title=f"Correct biopsy {biopsy.sample_id}",
         success=lambda b: f"Biopsy {b.sample_id} corrected.",
@@ -131,22 +139,28 @@ def ihc_score_new(request: HttpRequest, biopsy_pk: int) -> HttpResponse:
     form = IhcScoreForm(request.POST or None, initial=initial, marker=marker)
     if request.method == "POST" and form.is_valid():
         try:
-            score = services.ihc_score_record(
-                ctx=AuditContext.from_request(request),
-                biopsy=biopsy,
-                marker=marker,
-                values=form.values(),
-                **form.meta(),
+            outcome = submit_once(
+                request,
+                lambda: services.ihc_score_record(
+                    ctx=AuditContext.from_request(request),
+                    biopsy=biopsy,
+                    marker=marker,
+                    values=form.values(),
+                    **form.meta(),
+                ),
+                lambda _score: reverse("pathology:biopsy_detail", kwargs={"biopsy_pk": biopsy.pk}),
             )
         except ValidationError as exc:
             add_validation_errors(form, exc)
         else:
-            messages.success(
+            return finish_form(
                 request,
-                f"{marker.code} score saved for {biopsy.sample_id} "
-                f"({score.get_scorer_number_display().lower()}).",
+                outcome,
+                lambda score: (
+                    f"{marker.code} score saved for {biopsy.sample_id} "
+                    f"({score.get_scorer_number_display().lower()})."
+                ),
             )
-            return redirect("pathology:biopsy_detail", biopsy_pk=biopsy.pk)
     return render(
         request,
         "pathology/ihc_form.html",
@@ -169,7 +183,7 @@ def ihc_score_edit(request: HttpRequest, score_pk: int) -> HttpResponse:
     initial.update(
         {k: getattr(score, k) for k in ("score_date", "antibody_clone", "scoring_method", "comment")}
     )
-    form = IhcScoreForm(request.POST or None, initial=initial, marker=marker, edit=True)
+    form = IhcScoreEditForm(request.POST or None, initial=initial, marker=marker, edit=True, record=score)
     if request.method == "POST" and form.is_valid():
         try:
             services.ihc_score_update(
@@ -177,6 +191,7 @@ def ihc_score_edit(request: HttpRequest, score_pk: int) -> HttpResponse:
                 score=score,
                 values=form.values(),
                 reason=form.cleaned_data["reason"],
+                expected_version=form.expected_version(),
                 **form.meta(),
             )
         except ValidationError as exc:
@@ -197,5 +212,5 @@ def ihc_score_edit(request: HttpRequest, score_pk: int) -> HttpResponse:
             f"{score.biopsy.sample_id}",
             "history": history_for(score),
         },
-        status=400 if form.errors else 200,
+        status=form_status(form),
     )

@@ -7,20 +7,33 @@ Input serializers only parse types; every rule is applied by the same services a
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from exports.permissions import ReadOnlyTokenRefusesWrites
 from safety import selectors, services
+from safety.api_filters import AeListFilters
 from safety.models import ActionTaken, AdverseEvent, CtcaeTerm, Outcome, Relatedness, SaeNotification
 from safety.rules import SAE_CRITERIA
 from trial import access
 from trial.api_errors import as_drf_error
+from trial.api_versions import (
+    CONFLICT_RESPONSES,
+    ETAG_HEADER,
+    IF_MATCH_DESCRIPTION,
+    IF_MATCH_PARAMETER,
+    Conflict,
+    expected_version,
+    with_etag,
+)
 from trial.audit import AuditContext
+from trial.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from trial.models import ApiToken
+from trial.query_params import validated
 from trial.selectors import participant_list
+from trial.versioning import VersionConflict
 
 
 class NotReadOnlyToken(permissions.BasePermission):
@@ -46,7 +59,7 @@ class AdverseEventSerializer(serializers.ModelSerializer):
     term = serializers.CharField(source="term.term", read_only=True)
     soc = serializers.CharField(source="term.soc", read_only=True)
     grade_text = serializers.CharField(read_only=True)
-    previous = serializers.PrimaryKeyRelatedField(read_only=True)
+    previous = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     notifications = NotificationSerializer(many=True, read_only=True)
 
     class Meta:
@@ -89,6 +102,7 @@ class AdverseEventSerializer(serializers.ModelSerializer):
             "notifications",
             "created_at",
             "updated_at",
+            "version",
         ]
 
 
@@ -119,6 +133,15 @@ class AdverseEventInputSerializer(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True, default="")
     out_of_window_reason = serializers.CharField(required=False, allow_blank=True, default="")
     reason = serializers.CharField(required=False, allow_blank=True, default="")
+    version = serializers.IntegerField(
+        required=False, min_value=1, help_text="Edits only: the version you read (or send If-Match)."
+    )
+    confirm_duplicate_reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Create only: why this AE is not a duplicate of a live AE with the same term, onset and grade.",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -136,13 +159,16 @@ def resolve_term(meddra_code: int, version: str) -> CtcaeTerm:
 def to_values(data: dict) -> dict:
     """Serializer data -> service values (term resolved; API-only keys dropped)."""
     values = {
-        k: v for k, v in data.items() if k not in {"participant", "meddra_code", "ctcae_version", "reason"}
+        k: v
+        for k, v in data.items()
+        if k not in {"participant", "meddra_code", "ctcae_version", "reason", "confirm_duplicate_reason"}
     }
     if "meddra_code" in data:
         values["term"] = resolve_term(data["meddra_code"], data.get("ctcae_version") or "5.0")
     return values
 
 
+@extend_schema_view(list=extend_schema(parameters=[AeListFilters]))
 class AdverseEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Adverse events (CTCAE v5.0). Filters: ?site=NL01&drug=nivolumab&serious=1&immune_related=1&participant=NL01-001."""
 
@@ -150,8 +176,9 @@ class AdverseEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     permission_classes = [permissions.IsAuthenticated, NotReadOnlyToken, ReadOnlyTokenRefusesWrites]
 
     def get_queryset(self):
-        params = self.request.query_params
-        filters = {k: params.get(k, "") for k in ("site", "drug", "serious", "immune_related")}
+        params = validated(AeListFilters, self.request.query_params)
+        filters = {k: params.get(k) or "" for k in ("site", "drug")}
+        filters |= {k: "1" if params.get(k) else "" for k in ("serious", "immune_related")}
         filters["include_voided"] = "1"
         qs = selectors.ae_list(user=self.request.user, filters=filters).prefetch_related("notifications")
         if params.get("participant"):
@@ -166,7 +193,12 @@ class AdverseEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         ser.is_valid(raise_exception=True)
         return dict(ser.validated_data)
 
-    @extend_schema(request=AdverseEventInputSerializer, responses={201: AdverseEventSerializer})
+    @extend_schema(
+        request=AdverseEventInputSerializer,
+        responses={201: AdverseEventSerializer},
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+    )
+    @idempotent
     def create(self, request, *args, **kwargs):
         if not access.sites_where(request.user, "adverse_events").exists():
             raise PermissionDenied("Your roles do not allow recording adverse events.")
@@ -177,38 +209,82 @@ class AdverseEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
                 {"participant": [f"No participant {data['participant']} at your sites."]}
             )
         try:
-            ae = services.ae_create(ctx=self._ctx(), participant=participant, values=to_values(data))
+            ae = services.ae_create(
+                ctx=self._ctx(),
+                participant=participant,
+                values=to_values(data),
+                confirm_duplicate_reason=data.get("confirm_duplicate_reason", ""),
+            )
         except ValidationError as exc:
             raise as_drf_error(exc) from exc
         return Response(AdverseEventSerializer(ae).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=AdverseEventInputSerializer, responses={200: AdverseEventSerializer})
+    @extend_schema(responses={200: AdverseEventSerializer}, parameters=[ETAG_HEADER])
+    def retrieve(self, request, *args, **kwargs):
+        """One AE; the ETag header carries its version (send it back as If-Match when editing)."""
+        ae = self.get_object()
+        return with_etag(Response(AdverseEventSerializer(ae).data), ae)
+
+    @extend_schema(
+        request=AdverseEventInputSerializer,
+        responses={200: AdverseEventSerializer, **CONFLICT_RESPONSES},
+        parameters=[IF_MATCH_PARAMETER],
+        description=f"Edit an AE (a reason is required). {IF_MATCH_DESCRIPTION}",
+    )
     def update(self, request, *args, **kwargs):
         ae = self.get_object()
+        version = expected_version(request)
         data = self._input(partial=True)
+        data.pop("version", None)
         if "meddra_code" in data:
             data.setdefault("ctcae_version", ae.ctcae_version)
         try:
-            services.ae_update(ctx=self._ctx(), ae=ae, values=to_values(data), reason=data.get("reason", ""))
+            services.ae_update(
+                ctx=self._ctx(),
+                ae=ae,
+                values=to_values(data),
+                reason=data.get("reason", ""),
+                expected_version=version,
+            )
+        except VersionConflict as exc:
+            raise Conflict(exc) from exc
         except ValidationError as exc:
             raise as_drf_error(exc) from exc
         ae.refresh_from_db()
-        return Response(AdverseEventSerializer(ae).data)
+        return with_etag(Response(AdverseEventSerializer(ae).data), ae)
 
-    @extend_schema(request=AdverseEventInputSerializer, responses={200: AdverseEventSerializer})
+    @extend_schema(
+        request=AdverseEventInputSerializer,
+        responses={200: AdverseEventSerializer, **CONFLICT_RESPONSES},
+        parameters=[IF_MATCH_PARAMETER],
+        description=f"Edit some fields of an AE (a reason is required). {IF_MATCH_DESCRIPTION}",
+    )
     def partial_update(self, request, *args, **kwargs):
         return self.update(request, *args, **kwargs)
 
-    @extend_schema(request=AdverseEventInputSerializer, responses={201: AdverseEventSerializer})
+    @extend_schema(
+        request=AdverseEventInputSerializer,
+        responses={201: AdverseEventSerializer, **CONFLICT_RESPONSES},
+        parameters=[IDEMPOTENCY_KEY_PARAMETER, IF_MATCH_PARAMETER],
+    )
     @action(detail=True, methods=["post"], url_path="change-grade")
+    @idempotent
     def change_grade(self, request, pk=None):
         """Record a change of grade: closes this record and returns the new, linked record."""
         ae = self.get_object()
+        version = expected_version(request)
         data = self._input(partial=True)
+        data.pop("version", None)
         try:
             new = services.ae_change_grade(
-                ctx=self._ctx(), ae=ae, values=to_values(data), reason=data.get("reason", "")
+                ctx=self._ctx(),
+                ae=ae,
+                values=to_values(data),
+                reason=data.get("reason", ""),
+                expected_version=version,
             )
+        except VersionConflict as exc:
+            raise Conflict(exc) from exc
         except ValidationError as exc:
             raise as_drf_error(exc) from exc
         return Response(AdverseEventSerializer(new).data, status=status.HTTP_201_CREATED)

@@ -15,7 +15,12 @@ from safety.models import (
     SignatureMeaning,
 )
 from safety.rules import SAE_CRITERIA
-from trial.forms import DateInput
+from trial.forms import (
+    DateInput,
+    VersionedFormMixin,
+    add_duplicate_confirmation,
+    clean_duplicate_confirmation,
+)
 
 PARTIAL_HELP = "YYYY, YYYY-MM or YYYY-MM-DD"
 BLANK = [("", "—")]
@@ -27,7 +32,7 @@ REL_FIELDS = (
 )
 
 
-class AdverseEventForm(forms.Form):
+class AdverseEventForm(VersionedFormMixin, forms.Form):
     term = forms.ModelChoiceField(
         queryset=CtcaeTerm.objects.filter(version=CURRENT_CTCAE_VERSION),
         widget=forms.HiddenInput,
@@ -90,6 +95,18 @@ class AdverseEventForm(forms.Form):
             self.fields["reason"] = forms.CharField(
                 widget=forms.Textarea(attrs={"rows": 2}), label="Reason for change"
             )
+        else:
+            add_duplicate_confirmation(self)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if "confirm_duplicate" in self.fields:
+            data = clean_duplicate_confirmation(self, data)
+        return data
+
+    def duplicate_reason(self) -> str:
+        """The confirmed reason for recording a likely duplicate ('' if not confirmed)."""
+        return self.cleaned_data.get("confirm_duplicate_reason", "")
 
     @property
     def chosen_term(self) -> CtcaeTerm | None:
@@ -116,7 +133,8 @@ class AdverseEventForm(forms.Form):
         return [self[name] for name, _ in REL_FIELDS]
 
     def values(self) -> dict[str, Any]:
-        return {k: v for k, v in self.cleaned_data.items() if k != "reason"}
+        skip = ("reason", "version", "confirm_duplicate", "confirm_duplicate_reason")
+        return {k: v for k, v in self.cleaned_data.items() if k not in skip}
 
 
 class SignatureForm(forms.Form):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from typing import Any
 
@@ -10,7 +9,7 @@ from django.urls import reverse
 
 from safety import incidence, selectors, services
 from safety import partial_dates as pdates
-from trial import access
+from trial import access, csv_safety
 
 CSV_TABLES = ("incidence", "grade3", "sae", "irae", "max_grade_by_soc")
 
@@ -179,7 +178,7 @@ LISTING_HEADER = [
 def table_csv(*, user: Any, filters: dict[str, str], table: str) -> str:
     ctx = tables_context(user=user, filters=filters)
     out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
+    w = csv_safety.safe_writer(out, lineterminator="\n")
     if table in ("incidence", "grade3"):
         w.writerow(
             [

@@ -15,13 +15,15 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import lockout
 from safety import partial_dates as pdates
 from safety import rules, signing
 from safety.models import AdverseEvent, AeSignature, CtcaeTerm, NotificationKind, Outcome, SaeNotification
-from trial import access
+from trial import access, duplicates
 from trial.audit import AuditContext, audited_create, audited_update, snapshot, write_entry
-from trial.models import AuditAction, LoginFailure, Participant
+from trial.models import AuditAction, Participant
 from trial.selectors import reporting_window
+from trial.versioning import lock_current
 
 log = logging.getLogger(__name__)
 
@@ -120,10 +122,23 @@ def ae_create(
     values: dict[str, Any],
     previous: AdverseEvent | None = None,
     reason: str = "",
+    confirm_duplicate_reason: str = "",
 ) -> AdverseEvent:
-    """Record a new AE (and queue the SAE e-mail if serious); voids the participant's AE signature."""
+    """Record a new AE (and queue the SAE e-mail if serious); voids the participant's AE signature.
+
+    A live AE with the same term, onset date and grade is refused as a likely duplicate unless
+    `confirm_duplicate_reason` says why it is not one (checked under the participant's row lock).
+    """
     access.require(ctx.user, "adverse_events", participant.site_id)
     data = validate(participant, values)
+    duplicates.lock_participant(participant)
+    twin = likely_duplicate(participant, data)
+    confirmed = duplicates.confirm_or_refuse(
+        twin,
+        what=f"{twin} (onset {twin.onset_date})" if twin else "",
+        confirm_reason=confirm_duplicate_reason,
+    )
+    reason = "; ".join(r for r in (reason.strip(), confirmed) if r)
     ae = AdverseEvent(
         participant=participant,
         anti_pd1_drug=participant.planned_anti_pd1,
@@ -140,14 +155,40 @@ def ae_create(
     return ae
 
 
+def likely_duplicate(participant: Participant, data: dict[str, Any]) -> AdverseEvent | None:
+    """A live AE of the participant with the same CTCAE term (and verbatim text), onset date and grade."""
+    twins = AdverseEvent.objects.filter(
+        participant=participant,
+        voided=False,
+        term=data["term"],
+        onset_date=data["onset_date"],
+        grade=data["grade"],
+    )
+    if data["term"].is_other_specify:
+        twins = twins.filter(verbatim_term__iexact=data["verbatim_term"])
+    return twins.order_by("id").first()
+
+
 def current_values(ae: AdverseEvent) -> dict[str, Any]:
     return {f: getattr(ae, f) for f in INPUT_FIELDS}
 
 
 @transaction.atomic
-def ae_update(*, ctx: AuditContext, ae: AdverseEvent, values: dict[str, Any], reason: str) -> dict[str, Any]:
-    """Edit an AE with a reason; a change of grade must go through `ae_change_grade`."""
+def ae_update(
+    *,
+    ctx: AuditContext,
+    ae: AdverseEvent,
+    values: dict[str, Any],
+    reason: str,
+    expected_version: int | None = None,
+) -> dict[str, Any]:
+    """Edit an AE with a reason; a change of grade must go through `ae_change_grade`.
+
+    The AE row is locked and re-read first; an edit based on an older `expected_version` is refused.
+    """
     access.require(ctx.user, "adverse_events", ae.participant.site_id)
+    _lock_signatures_of(ae.participant)  # lock order: participant, then the AE (as ae_create and signing)
+    lock_current(ae, expected_version=expected_version)
     if ae.voided:
         raise ValidationError("This AE is voided; restore it before editing.")
     merged = {**current_values(ae), **values}
@@ -178,10 +219,17 @@ def ae_update(*, ctx: AuditContext, ae: AdverseEvent, values: dict[str, Any], re
 
 @transaction.atomic
 def ae_change_grade(
-    *, ctx: AuditContext, ae: AdverseEvent, values: dict[str, Any], reason: str
+    *,
+    ctx: AuditContext,
+    ae: AdverseEvent,
+    values: dict[str, Any],
+    reason: str,
+    expected_version: int | None = None,
 ) -> AdverseEvent:
     """Close this record on the date the grade changed and open a new one, linked to it, at the new grade."""
     access.require(ctx.user, "adverse_events", ae.participant.site_id)
+    _lock_signatures_of(ae.participant)  # lock order: participant, then the AE (as ae_create and signing)
+    lock_current(ae, expected_version=expected_version)
     if not (reason or "").strip():
         raise ValidationError({"reason": "A reason is required for a change of grade."})
     if ae.voided or ae.next_records.filter(voided=False).exists():
@@ -250,19 +298,35 @@ def aes_sign(*, ctx: AuditContext, participant: Participant, password: str, mean
     guessing at the signature prompt locks the account like guessing at the login page.
     """
     access.require(ctx.user, "sign_adverse_events", participant.site_id)
-    if not check_password(password or "", ctx.user.password):
-        LoginFailure.objects.create(username=ctx.user.get_username(), ip_address=ctx.ip_address)
+    attempt = lockout.counted_attempt(
+        ctx.user.get_username(), lambda: check_password(password or "", ctx.user.password), ctx.ip_address
+    )
+    if not attempt.checked:  # a locked account cannot sign, even with the right password
+        raise ValidationError(
+            {"password": f"{lockout.lock_message(attempt.locked_until)} The AEs were not signed."}
+        )
+    if not attempt.ok:
         raise ValidationError({"password": "The password is not correct; the AEs were not signed."})
     with transaction.atomic():
         return record_signature(ctx=ctx, participant=participant, meaning=meaning)
 
 
+def _lock_signatures_of(participant: Participant) -> None:
+    """Serialise signing and signature voiding per participant (the participant row lock)."""
+    Participant.objects.select_for_update().filter(pk=participant.pk).values_list("pk", flat=True).first()
+
+
 def record_signature(*, ctx: AuditContext, participant: Participant, meaning: str) -> AeSignature:
-    """Store the signature after the signer is authenticated (by `aes_sign`)."""
+    """Store the signature after the signer is authenticated (by `aes_sign`).
+
+    Content and the live signature are read under the participant's row lock, so two signings of the
+    same content at the same time leave one live signature (the second is refused).
+    """
     from safety.models import SignatureMeaning
 
     if meaning not in SignatureMeaning.values:
         raise ValidationError({"meaning": "Choose the meaning of the signature."})
+    _lock_signatures_of(participant)
     ids, digest = signed_content(participant)
     if not ids:
         raise ValidationError("There are no AEs to sign for this participant.")
@@ -297,22 +361,27 @@ def record_signature(*, ctx: AuditContext, participant: Participant, meaning: st
     return signature
 
 
-def _void_signature(*, ctx: AuditContext, signature: AeSignature, reason: str) -> None:
+def _void_signature(*, ctx: AuditContext, signature: AeSignature, reason: str) -> bool:
+    """Void a live signature (row locked, version raised, audited); False if it was voided meanwhile."""
+    lock_current(signature)
+    if signature.voided:
+        return False
     signature.voided = True
     signature.voided_at = timezone.now()
     signature.void_reason = reason
-    signature.save(update_fields=["voided", "voided_at", "void_reason", "updated_at"])
-    write_entry(
-        signature, ctx=ctx, action=AuditAction.UNSIGN, changes={"voided": [False, True]}, reason=reason
-    )
+    changes = {"voided": [False, True], "version": [signature.version, signature.version + 1]}
+    signature.version += 1
+    signature.save(update_fields=["voided", "voided_at", "void_reason", "version", "updated_at"])
+    write_entry(signature, ctx=ctx, action=AuditAction.UNSIGN, changes=changes, reason=reason)
+    return True
 
 
 def signature_void_for(*, ctx: AuditContext, participant: Participant, reason: str) -> int:
     """Void the participant's active AE signature(s) because the signed content changed (audited)."""
+    _lock_signatures_of(participant)
     count = 0
     for signature in AeSignature.objects.select_for_update().filter(participant=participant, voided=False):
-        _void_signature(ctx=ctx, signature=signature, reason=reason)
-        count += 1
+        count += _void_signature(ctx=ctx, signature=signature, reason=reason)
     return count
 
 

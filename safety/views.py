@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from safety import presentation, selectors, services
@@ -15,17 +16,22 @@ from safety.forms import AdverseEventForm, SignatureForm
 from safety.models import AdverseEvent, CtcaeTerm, SaeNotification
 from trial import access
 from trial.audit import AuditContext, history_for
+from trial.idempotency import submit_once
 from trial.models import AntiPD1Drug
+from trial.query_guard import refuse_bad_choices
 from trial.selectors import participant_get, reporting_window, scoped_get
-from trial.web import add_validation_errors
+from trial.web import add_validation_errors, finish_form, form_status
 
 
 def _status(form: Any) -> int:
-    return 400 if form.errors else 200
+    return form_status(form)
 
 
 @require_GET
 def ae_list(request: HttpRequest) -> HttpResponse:
+    flags = {k: ("1", "on") for k in ("serious", "immune_related", "include_voided")}
+    if bad := refuse_bad_choices(request, drug=AntiPD1Drug.values, **flags):
+        return bad
     filters = {
         k: request.GET.get(k, "")
         for k in ("site", "drug", "serious", "immune_related", "q", "include_voided")
@@ -75,19 +81,27 @@ def ae_new(request: HttpRequest, participant_pk: int) -> HttpResponse:
     form = AdverseEventForm(request.POST or None, participant=participant)
     if request.method == "POST" and form.is_valid():
         try:
-            ae = services.ae_create(
-                ctx=AuditContext.from_request(request), participant=participant, values=form.values()
+            outcome = submit_once(
+                request,
+                lambda: services.ae_create(
+                    ctx=AuditContext.from_request(request),
+                    participant=participant,
+                    values=form.values(),
+                    confirm_duplicate_reason=form.duplicate_reason(),
+                ),
+                lambda _ae: reverse("safety:participant_aes", kwargs={"participant_pk": participant.pk}),
             )
         except ValidationError as exc:
             add_validation_errors(form, exc)
         else:
-            messages.success(
-                request,
-                f"Recorded {ae.display_term} grade {ae.grade}"
-                f"{' (SAE: notification queued)' if ae.serious else ''}.",
-            )
-            return redirect("safety:participant_aes", participant_pk=participant.pk)
+            return finish_form(request, outcome, _recorded_message)
     return _render_form(request, form, participant, f"New adverse event — {participant.study_id}")
+
+
+def _recorded_message(ae: AdverseEvent) -> str:
+    return (
+        f"Recorded {ae.display_term} grade {ae.grade}{' (SAE: notification queued)' if ae.serious else ''}."
+    )
 
 
 def _ae_for_write(request: HttpRequest, ae_pk: int) -> AdverseEvent:
@@ -99,7 +113,11 @@ def _ae_for_write(request: HttpRequest, ae_pk: int) -> AdverseEvent:
 def ae_edit(request: HttpRequest, ae_pk: int) -> HttpResponse:
     ae = _ae_for_write(request, ae_pk)
     form = AdverseEventForm(
-        request.POST or None, participant=ae.participant, editing=True, initial=services.current_values(ae)
+        request.POST or None,
+        participant=ae.participant,
+        editing=True,
+        initial=services.current_values(ae),
+        record=ae,
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -108,6 +126,7 @@ def ae_edit(request: HttpRequest, ae_pk: int) -> HttpResponse:
                 ae=ae,
                 values=form.values(),
                 reason=form.cleaned_data["reason"],
+                expected_version=form.expected_version(),
             )
         except ValidationError as exc:
             add_validation_errors(form, exc)
@@ -135,7 +154,7 @@ def ae_change_grade(request: HttpRequest, ae_pk: int) -> HttpResponse:
         "grade": None,
     }
     form = AdverseEventForm(
-        request.POST or None, participant=ae.participant, grade_change=True, initial=initial
+        request.POST or None, participant=ae.participant, grade_change=True, initial=initial, record=ae
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -144,6 +163,7 @@ def ae_change_grade(request: HttpRequest, ae_pk: int) -> HttpResponse:
                 ae=ae,
                 values=form.values(),
                 reason=form.cleaned_data["reason"],
+                expected_version=form.expected_version(),
             )
         except ValidationError as exc:
             add_validation_errors(form, exc)
@@ -233,6 +253,8 @@ def _table_filters(request: HttpRequest) -> dict[str, str]:
 
 @require_GET
 def tables(request: HttpRequest) -> HttpResponse:
+    if bad := refuse_bad_choices(request, drug=AntiPD1Drug.values):
+        return bad
     filters = _table_filters(request)
     context = presentation.tables_context(user=request.user, filters=filters)
     return render(
@@ -250,6 +272,8 @@ def tables(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def tables_csv(request: HttpRequest) -> HttpResponse:
+    if bad := refuse_bad_choices(request, drug=AntiPD1Drug.values):
+        return bad
     filters = _table_filters(request)
     table = request.GET.get("table", "incidence")
     if table not in presentation.CSV_TABLES:

@@ -108,3 +108,15 @@ def celery_worker_process(transactional_db):
 
     with running_worker() as proc:
         yield proc
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Let pytest-django's flush TRUNCATE the audit table in the test database only (trial migration 0005)."""
+    from django.db import connection, connections
+
+    if connection.vendor == "postgresql":
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            name = connection.ops.quote_name(connection.settings_dict["NAME"])
+            cursor.execute(f"ALTER DATABASE {name} SET cd8pet.allow_audit_truncate = 'on'")
+        connections.close_all()

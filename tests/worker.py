@@ -10,12 +10,13 @@ While the fixture is active, `.delay()` goes through Redis to that worker (not e
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from django.conf import settings
@@ -27,8 +28,19 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @contextmanager
-def running_worker(extra_env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
-    queue = f"test-{uuid.uuid4().hex[:8]}"
+def running_worker(
+    extra_env: dict[str, str] | None = None,
+    *,
+    queue: str | None = None,
+    pool: str = "solo",
+    extra_args: tuple[str, ...] = (),
+    log_path: Path | None = None,
+) -> Iterator[subprocess.Popen]:
+    """A worker on its own queue (pass `queue` to restart one on the same queue), in its own process group.
+
+    `pool="prefork"` gives a main process and a pool child, as in production (`os.killpg` kills both).
+    """
+    queue = queue or f"test-{uuid.uuid4().hex[:8]}"
     db = settings.DATABASES["default"]
     db_url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{connection.settings_dict['NAME']}"
     redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
@@ -40,6 +52,7 @@ def running_worker(extra_env: dict[str, str] | None = None) -> Iterator[subproce
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         **(extra_env or {}),
     }
+    log = log_path.open("a") if log_path else None
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -48,7 +61,7 @@ def running_worker(extra_env: dict[str, str] | None = None) -> Iterator[subproce
             "-A",
             "config",
             "worker",
-            "--pool=solo",
+            f"--pool={pool}",
             "--concurrency=1",
             "-Q",
             queue,
@@ -58,12 +71,14 @@ def running_worker(extra_env: dict[str, str] | None = None) -> Iterator[subproce
             "--without-mingle",
             "-n",
             f"{queue}@%h",
+            *extra_args,
         ],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log or subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,
     )
     previous = (
         celery_app.conf.task_always_eager,
@@ -90,6 +105,16 @@ def running_worker(extra_env: dict[str, str] | None = None) -> Iterator[subproce
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+        kill_group(proc)  # pool children left behind, if any
+        if log:
+            log.close()
+
+
+def kill_group(proc: subprocess.Popen) -> None:
+    """SIGKILL the worker's whole process group: the main process and its pool children at once."""
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=20)
 
 
 def _wait_until_ready(queue: str, timeout: float = 60) -> None:

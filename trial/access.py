@@ -17,6 +17,8 @@ WRITE_CAPABILITIES: dict[str, frozenset[str]] = {
     "adverse_events": frozenset({Role.SITE_COORDINATOR, Role.INVESTIGATOR}),
     "sign_adverse_events": frozenset({Role.INVESTIGATOR}),
     "imaging": frozenset({Role.RADIOLOGIST}),
+    # Letting a PET upload blocked by a header/record contradiction through (with a reason).
+    "override_imaging_block": frozenset({Role.RADIOLOGIST, Role.DATA_MANAGER}),
     "lesions": frozenset({Role.RADIOLOGIST}),
     "pathology": frozenset({Role.PATHOLOGIST}),
     "void": frozenset({Role.SITE_COORDINATOR, Role.INVESTIGATOR, Role.DATA_MANAGER}),

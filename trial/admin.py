@@ -40,9 +40,14 @@ class SiteAdmin(AuditedAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(AuditedAdmin):
+class MembershipAdmin(admin.ModelAdmin):
+    """Membership creation and changes are audited by a model signal (trial/audit_events.py), from any path."""
+
     list_display = ["user", "site", "role", "active"]
     list_filter = ["site", "role", "active"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(ProtocolVersion)

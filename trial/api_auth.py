@@ -8,6 +8,7 @@ import secrets
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
+from trial import audit_events
 from trial.models import ApiToken
 
 
@@ -33,6 +34,7 @@ class HashedTokenAuthentication(authentication.BaseAuthentication):
         if token is None or token.revoked_at is not None or not token.user.is_active:
             raise exceptions.AuthenticationFailed("Invalid or revoked token.")
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+        audit_events.token_used(request, token)
         return token.user, token
 
     def authenticate_header(self, request):

@@ -13,12 +13,15 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
+from trial.audit_chain import append
+from trial.client_ip import client_ip
 from trial.logging import request_id_var
 from trial.models import AuditAction, AuditEntry, AuditSource
+from trial.versioning import lock_current
 
 
 @dataclass(frozen=True)
@@ -32,8 +35,7 @@ class AuditContext:
 
     @classmethod
     def from_request(cls, request: Any, source: str = AuditSource.BROWSER) -> AuditContext:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        ip = forwarded.split(",")[0].strip() if forwarded else request.META.get("REMOTE_ADDR")
+        ip = client_ip(request)
         return cls(
             user=request.user,
             source=source,
@@ -106,22 +108,24 @@ def write_entry(
 ) -> AuditEntry:
     participant_id, site_id = _participant_and_site(instance)
     user = ctx.user if getattr(ctx.user, "is_authenticated", False) else None
-    return AuditEntry.objects.create(
-        at=timezone.now(),
-        user=user,
-        user_display=_display_name(ctx.user),
-        action=action,
-        app_label=instance._meta.app_label,
-        model=instance._meta.model_name,
-        object_id=str(instance.pk),
-        object_repr=str(instance)[:200],
-        participant_id=participant_id,
-        site_id=site_id,
-        changes=changes,
-        reason=reason,
-        source=ctx.source,
-        ip_address=ctx.ip_address,
-        request_id=ctx.request_id or request_id_var.get(),
+    return append(
+        AuditEntry(
+            at=timezone.now(),
+            user=user,
+            user_display=_display_name(ctx.user),
+            action=action,
+            app_label=instance._meta.app_label,
+            model=instance._meta.model_name,
+            object_id=str(instance.pk),
+            object_repr=str(instance)[:200],
+            participant_id=participant_id,
+            site_id=site_id,
+            changes=changes,
+            reason=reason,
+            source=ctx.source,
+            ip_address=ctx.ip_address,
+            request_id=ctx.request_id or request_id_var.get(),
+        )
     )
 
 
@@ -134,56 +138,83 @@ def audited_create(instance: models.Model, *, ctx: AuditContext, reason: str = "
     return instance
 
 
+def _has_version(instance: models.Model) -> bool:
+    return any(f.attname == "version" for f in instance._meta.concrete_fields)
+
+
+def _save_changes(instance: models.Model, changes: dict[str, list[Any]], fields: list[str]) -> None:
+    """Write only `fields` (plus the raised version) in one UPDATE and record the version step in `changes`."""
+    if _has_version(instance):
+        changes["version"] = [instance.version, instance.version + 1]
+        instance.version += 1
+        fields = [*fields, "version"]
+    instance.save(update_fields=[*fields, "updated_at"])
+
+
 def audited_update(
-    instance: models.Model, *, ctx: AuditContext, data: dict[str, Any], reason: str
+    instance: models.Model,
+    *,
+    ctx: AuditContext,
+    data: dict[str, Any],
+    reason: str,
+    expected_version: int | None = None,
 ) -> dict[str, list[Any]]:
-    """Apply `data` to an existing record; requires a reason; returns the {field: [old, new]} diff."""
+    """Apply `data` to an existing record; requires a reason; returns the {field: [old, new]} diff.
+
+    The row is locked and reloaded first, and a stale `expected_version` is refused (VersionConflict);
+    only the fields that differ from the stored record are written and audited, and `version` is raised
+    by one in the same UPDATE (recorded in the audit entry, not in the returned diff).
+    """
     if not (reason or "").strip():
         raise ReasonRequired()
-    before = snapshot(instance)
-    for name, value in data.items():
-        setattr(instance, name, value)
-    instance.full_clean()
-    after = snapshot(instance)
-    changes = {k: [before[k], after[k]] for k in after if before.get(k) != after[k]}
-    if not changes:
-        return {}
-    instance.save()
-    write_entry(instance, ctx=ctx, action=AuditAction.UPDATE, changes=changes, reason=reason.strip())
-    return changes
+    with transaction.atomic(savepoint=False):
+        lock_current(instance, expected_version=expected_version)
+        before = snapshot(instance)
+        for name, value in data.items():
+            setattr(instance, name, value)
+        instance.full_clean()
+        after = snapshot(instance)
+        changes = {k: [before[k], after[k]] for k in after if before.get(k) != after[k]}
+        if not changes:
+            return {}
+        _save_changes(instance, changes, list(changes))
+        write_entry(instance, ctx=ctx, action=AuditAction.UPDATE, changes=changes, reason=reason.strip())
+    return {k: v for k, v in changes.items() if k != "version"}
 
 
-def audited_void(instance: models.Model, *, ctx: AuditContext, reason: str) -> None:
+def audited_void(
+    instance: models.Model, *, ctx: AuditContext, reason: str, expected_version: int | None = None
+) -> None:
     """Void (never delete) a record, with its reason."""
     if not (reason or "").strip():
         raise ValidationError({"reason": "A reason is required to void a record."})
-    if instance.voided:
-        raise ValidationError("This record is already voided.")
-    instance.voided = True
-    instance.voided_at = timezone.now()
-    instance.void_reason = reason.strip()
-    instance.save(update_fields=["voided", "voided_at", "void_reason", "updated_at"])
-    write_entry(
-        instance, ctx=ctx, action=AuditAction.VOID, changes={"voided": [False, True]}, reason=reason.strip()
-    )
+    with transaction.atomic(savepoint=False):
+        lock_current(instance, expected_version=expected_version)
+        if instance.voided:
+            raise ValidationError("This record is already voided.")
+        instance.voided = True
+        instance.voided_at = timezone.now()
+        instance.void_reason = reason.strip()
+        changes: dict[str, list[Any]] = {"voided": [False, True]}
+        _save_changes(instance, changes, ["voided", "voided_at", "void_reason"])
+        write_entry(instance, ctx=ctx, action=AuditAction.VOID, changes=changes, reason=reason.strip())
 
 
-def audited_restore(instance: models.Model, *, ctx: AuditContext, reason: str) -> None:
+def audited_restore(
+    instance: models.Model, *, ctx: AuditContext, reason: str, expected_version: int | None = None
+) -> None:
     if not (reason or "").strip():
         raise ValidationError({"reason": "A reason is required to restore a record."})
-    if not instance.voided:
-        raise ValidationError("This record is not voided.")
-    instance.voided = False
-    instance.voided_at = None
-    instance.void_reason = ""
-    instance.save(update_fields=["voided", "voided_at", "void_reason", "updated_at"])
-    write_entry(
-        instance,
-        ctx=ctx,
-        action=AuditAction.RESTORE,
-        changes={"voided": [True, False]},
-        reason=reason.strip(),
-    )
+    with transaction.atomic(savepoint=False):
+        lock_current(instance, expected_version=expected_version)
+        if not instance.voided:
+            raise ValidationError("This record is not voided.")
+        instance.voided = False
+        instance.voided_at = None
+        instance.void_reason = ""
+        changes: dict[str, list[Any]] = {"voided": [True, False]}
+        _save_changes(instance, changes, ["voided", "voided_at", "void_reason"])
+        write_entry(instance, ctx=ctx, action=AuditAction.RESTORE, changes=changes, reason=reason.strip())
 
 
 def history_for(instance: models.Model):

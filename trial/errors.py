@@ -5,11 +5,14 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
+from trial.api_errors import PROBLEM_CONTENT_TYPE, problem
+
 
 def _respond(request: HttpRequest, status: int, title: str, detail: str) -> HttpResponse:
     rid = getattr(request, "request_id", "")
-    if request.path.startswith("/api/"):
-        return JsonResponse({"detail": detail, "request_id": rid}, status=status)
+    if request.path.startswith("/api/"):  # the API's one error shape: problem details (trial/api_errors.py)
+        body = {**problem(status, detail), "request_id": rid}
+        return JsonResponse(body, status=status, content_type=PROBLEM_CONTENT_TYPE)
     html = render_to_string(
         "error.html", {"title": title, "detail": detail, "request_id": rid, "status": status}
     )

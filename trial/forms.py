@@ -8,6 +8,27 @@ from django import forms
 from trial.models import AntiPD1Drug, ParticipantStatus, Sex, Site, Visit, VisitStatus
 
 
+class VersionedFormMixin:
+    """For every edit form: carries the version of the record the user opened, as a hidden field.
+
+    Pass `record=<the instance>` when building the form; the view hands `expected_version()` to the
+    service, which refuses the edit if the record changed since (trial.versioning.VersionConflict).
+    """
+
+    def __init__(self, *args, record=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["version"] = forms.IntegerField(
+            widget=forms.HiddenInput,
+            required=False,
+            min_value=1,
+            initial=getattr(record, "version", None),
+            error_messages={"invalid": "The form's record version is damaged; open the form again."},
+        )
+
+    def expected_version(self) -> int | None:
+        return self.cleaned_data.get("version")
+
+
 class DateInput(forms.DateInput):
     input_type = "date"
 
@@ -79,7 +100,7 @@ class EnrolmentForm(forms.Form):
         return {c.pk: self.cleaned_data[f"criterion_{c.pk}"] for c in self.criteria}
 
 
-class VisitRecordForm(forms.Form):
+class VisitRecordForm(VersionedFormMixin, forms.Form):
     status = forms.ChoiceField(choices=VisitStatus.choices)
     actual_date = forms.DateField(widget=DateInput, required=False)
     out_of_window_reason = forms.CharField(
@@ -88,13 +109,51 @@ class VisitRecordForm(forms.Form):
     reason = forms.CharField(required=False, label="Reason for change (required when editing)")
 
 
-class StatusChangeForm(forms.Form):
+class StatusChangeForm(VersionedFormMixin, forms.Form):
     to_status = forms.ChoiceField(choices=ParticipantStatus.choices, label="New status")
     date = forms.DateField(widget=DateInput)
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class TracerDoseForm(forms.Form):
+def add_duplicate_confirmation(form: forms.Form) -> None:
+    """Add the tick box and reason a create form needs to record a likely duplicate anyway."""
+    form.fields["confirm_duplicate"] = forms.BooleanField(
+        required=False,
+        label="Record anyway: this is not a duplicate",
+        help_text="Only when the form says this looks like a duplicate of an existing record.",
+    )
+    form.fields["confirm_duplicate_reason"] = forms.CharField(
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Why it is not a duplicate",
+    )
+
+
+def clean_duplicate_confirmation(form: forms.Form, data: dict) -> dict:
+    """Replace the tick box by `confirm_duplicate_reason` ('' unless ticked); both or neither are needed."""
+    ticked = bool(data.pop("confirm_duplicate", False))
+    reason = (data.get("confirm_duplicate_reason") or "").strip()
+    if ticked and not reason:
+        form.add_error("confirm_duplicate_reason", "Give the reason this is not a duplicate.")
+    elif reason and not ticked:
+        form.add_error("confirm_duplicate", "Tick the box to record it although it looks like a duplicate.")
+    data["confirm_duplicate_reason"] = reason if ticked else ""
+    return data
+
+
+class DuplicateConfirmationMixin:
+    """Create forms whose service refuses likely duplicates unless `confirm_duplicate_reason` is given."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        add_duplicate_confirmation(self)
+
+    def clean(self):
+        return clean_duplicate_confirmation(self, super().clean())
+
+
+class TracerDoseForm(DuplicateConfirmationMixin, forms.Form):
     visit = forms.ModelChoiceField(queryset=Visit.objects.none())
     administered_at = SiteLocalDateTimeField(label="Injection date-time (site local time)")
     activity_before_mbq = forms.DecimalField(
@@ -116,7 +175,7 @@ class TracerDoseForm(forms.Form):
         self.fields["administered_at"].site_tz = zoneinfo.ZoneInfo(participant.site.time_zone)
 
 
-class AntiPD1DoseForm(forms.Form):
+class AntiPD1DoseForm(DuplicateConfirmationMixin, forms.Form):
     drug = forms.ChoiceField(choices=AntiPD1Drug.choices)
     dose_mg = forms.DecimalField(min_value=0, max_digits=7, decimal_places=1)
     administered_at = SiteLocalDateTimeField(label="Administration date-time (site local time)")
@@ -129,3 +188,7 @@ class AntiPD1DoseForm(forms.Form):
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class VoidForm(VersionedFormMixin, ReasonForm):
+    """Void or restore a record: a reason, and the version the user saw."""

@@ -14,7 +14,14 @@ from trial.logging import request_id_var
 
 logger = logging.getLogger("cd8pet.request")
 
-PUBLIC_PREFIXES = ("/accounts/login/", "/health/", "/static/")
+PUBLIC_PREFIXES = (
+    "/accounts/login/",
+    "/accounts/password/reset/",
+    "/accounts/reset/",
+    "/accounts/two-factor/verify/",
+    "/health/",
+    "/static/",
+)
 
 
 class RequestIdMiddleware:

@@ -60,7 +60,9 @@ class ClinicalRecord(models.Model):
     voided_at = models.DateTimeField(null=True, blank=True)
     void_reason = models.TextField(blank=True)
     version = models.PositiveIntegerField(
-        default=1, editable=False, help_text="Raised by every audited change; an edit must name the version it read."
+        default=1,
+        editable=False,
+        help_text="Raised by every audited change; an edit must name the version it read.",
     )
 
     class Meta:
@@ -309,6 +311,12 @@ class AuditAction(models.TextChoices):
     LOCK = "lock", "Lock"
     UNLOCK = "unlock", "Unlock"
     ACCOUNT = "account", "Account or role change"
+    LOGIN = "login", "Login"
+    LOGOUT = "logout", "Logout"
+    LOGIN_FAILED = "login_failed", "Failed login"
+    TOKEN_USE = "token_use", "API token used"
+    EXPORT = "export", "Export"
+    DOWNLOAD = "download", "Download"
 
 
 class AuditSource(models.TextChoices):
@@ -321,12 +329,13 @@ class AuditSource(models.TextChoices):
 
 
 class AuditEntry(models.Model):
-    """Append-only history row. On PostgreSQL a trigger rejects UPDATE and DELETE."""
+    """Append-only, hash-chained history row (trial/audit_chain.py). On PostgreSQL triggers reject UPDATE,
+    DELETE and TRUNCATE."""
 
     at = models.DateTimeField(db_index=True, help_text="Server time, UTC.")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
     user_display = models.CharField(max_length=200, blank=True, help_text="Printed name at the time.")
-    action = models.CharField(max_length=10, choices=AuditAction.choices)
+    action = models.CharField(max_length=20, choices=AuditAction.choices)
     app_label = models.CharField(max_length=40)
     model = models.CharField(max_length=60)
     object_id = models.CharField(max_length=64)
@@ -339,6 +348,14 @@ class AuditEntry(models.Model):
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
     txid = models.BigIntegerField(null=True, blank=True, help_text="PostgreSQL transaction id (exports).")
+    seq = models.PositiveBigIntegerField(
+        unique=True,
+        null=True,
+        editable=False,
+        help_text="Position in the hash chain; NULL until sealed after commit.",
+    )
+    prev_hash = models.CharField(max_length=64, editable=False, help_text="entry_hash of the entry before.")
+    entry_hash = models.CharField(max_length=64, editable=False, help_text="SHA-256 of content + prev_hash.")
 
     class Meta:
         ordering = ["id"]
@@ -391,7 +408,9 @@ class IdempotencyKey(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "key"], name="unique_idempotency_key_per_user")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="unique_idempotency_key_per_user")
+        ]
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} [{self.key}]"

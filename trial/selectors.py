@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count, Q, QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -41,7 +43,10 @@ def scoped_get(
     model: Any, *, user: Any, pk: int, site_field: str = "participant__site", **filters: Any
 ) -> Any:
     qs = scope_to_user(model.objects.all(), user, site_field=site_field)
-    return get_object_or_404(qs, pk=pk, **filters)
+    try:
+        return get_object_or_404(qs, pk=pk, **filters)
+    except (TypeError, ValueError, DjangoValidationError) as exc:  # a pk that is not an id: no such object
+        raise Http404(f"No {model._meta.verbose_name} {pk!r}.") from exc
 
 
 def visit_list(*, user: Any) -> QuerySet[Visit]:

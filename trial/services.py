@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from trial import access
+from trial import access, duplicates
 from trial.audit import (
     AuditContext,
     audited_create,
@@ -35,6 +35,7 @@ from trial.models import (
     VisitStatus,
 )
 from trial.schedule import is_out_of_window, plan_visits
+from trial.versioning import lock_current
 
 S = ParticipantStatus
 ALLOWED_TRANSITIONS: dict[str, set[str]] = {
@@ -219,9 +220,14 @@ def visit_record(
     actual_date: dt.date | None,
     out_of_window_reason: str = "",
     reason: str = "",
+    expected_version: int | None = None,
 ) -> Visit:
-    """Record a visit as done or missed; a date outside the window needs an explanation and is flagged."""
+    """Record a visit as done or missed; a date outside the window needs an explanation and is flagged.
+
+    The visit row is locked and its state re-read first, so two recordings never both start from "planned".
+    """
     access.require(ctx.user, "schedule", visit.participant.site_id)
+    lock_current(visit, expected_version=expected_version)
     if status == VisitStatus.DONE and actual_date is None:
         raise ValidationError({"actual_date": "A done visit needs its actual date."})
     if status != VisitStatus.DONE:
@@ -278,17 +284,34 @@ def safety_follow_up_replan(*, ctx: AuditContext, participant: Participant) -> N
 
 
 @transaction.atomic
-def visit_replan(*, ctx: AuditContext, visit: Visit, planned_date: dt.date, reason: str) -> Visit:
+def visit_replan(
+    *,
+    ctx: AuditContext,
+    visit: Visit,
+    planned_date: dt.date,
+    reason: str,
+    expected_version: int | None = None,
+) -> Visit:
     access.require(ctx.user, "schedule", visit.participant.site_id)
-    audited_update(visit, ctx=ctx, data={"planned_date": planned_date}, reason=reason)
+    audited_update(
+        visit, ctx=ctx, data={"planned_date": planned_date}, reason=reason, expected_version=expected_version
+    )
     return visit
 
 
 @transaction.atomic
 def participant_change_status(
-    *, ctx: AuditContext, participant: Participant, to_status: str, date: dt.date, reason: str
+    *,
+    ctx: AuditContext,
+    participant: Participant,
+    to_status: str,
+    date: dt.date,
+    reason: str,
+    expected_version: int | None = None,
 ) -> Participant:
+    """Move the participant to `to_status`, checked against the status read under a row lock."""
     access.require(ctx.user, "enrolment", participant.site_id)
+    lock_current(participant, expected_version=expected_version)
     if to_status not in ALLOWED_TRANSITIONS.get(participant.status, set()):
         raise ValidationError(
             {
@@ -332,7 +355,9 @@ def tracer_dose_record(
     mass_dose_mg: Decimal,
     batch: str,
     activity_measured_at: dt.datetime | None = None,
+    confirm_duplicate_reason: str = "",
 ) -> TracerDose:
+    """Record a tracer injection; one per visit, and a second one in the same minute needs a reason."""
     access.require(ctx.user, "dosing", participant.site_id)
     if visit.participant_id != participant.pk or visit.kind != "tracer":
         raise ValidationError({"visit": "Choose one of this participant's tracer injection visits."})
@@ -345,10 +370,15 @@ def tracer_dose_record(
         )
     if mass_dose_mg <= 0:
         raise ValidationError({"mass_dose_mg": "The mass dose must be positive."})
+    duplicates.lock_participant(participant)
     if TracerDose.objects.filter(visit=visit, voided=False).exists():
         raise ValidationError(
             {"visit": "This visit already has a tracer administration; edit or void it instead."}
         )
+    twin = _dose_in_same_minute(TracerDose.objects.filter(participant=participant), administered_at)
+    confirmed = duplicates.confirm_or_refuse(
+        twin, what=_dose_label(twin, "89Zr-Df-crefmirlimab"), confirm_reason=confirm_duplicate_reason
+    )
     return audited_create(
         TracerDose(
             participant=participant,
@@ -361,6 +391,7 @@ def tracer_dose_record(
             batch=batch.strip(),
         ),
         ctx=ctx,
+        reason=confirmed,
     )
 
 
@@ -373,7 +404,9 @@ def anti_pd1_dose_record(
     dose_mg: Decimal,
     administered_at: dt.datetime,
     visit: Visit | None = None,
+    confirm_duplicate_reason: str = "",
 ) -> AntiPD1Dose:
+    """Record an anti-PD-1 infusion; a second dose of the drug in the same minute needs a reason."""
     access.require(ctx.user, "dosing", participant.site_id)
     _check_dose_time(participant, administered_at, "administered_at")
     if dose_mg <= 0 or dose_mg > 2000:
@@ -384,21 +417,64 @@ def anti_pd1_dose_record(
                 "drug": f"This participant's planned anti-PD-1 drug is {participant.get_planned_anti_pd1_display()}."
             }
         )
+    duplicates.lock_participant(participant)
+    twin = _dose_in_same_minute(
+        AntiPD1Dose.objects.filter(participant=participant, drug=drug), administered_at
+    )
+    confirmed = duplicates.confirm_or_refuse(
+        twin,
+        what=_dose_label(twin, participant.get_planned_anti_pd1_display()),
+        confirm_reason=confirm_duplicate_reason,
+    )
     return audited_create(
         AntiPD1Dose(
             participant=participant, visit=visit, drug=drug, dose_mg=dose_mg, administered_at=administered_at
         ),
         ctx=ctx,
+        reason=confirmed,
     )
+
+
+def _dose_in_same_minute(doses: Any, when: dt.datetime) -> Any:
+    """The first live dose of `doses` given in the same minute as `when`, if any."""
+    start, end = duplicates.same_minute(when)
+    return (
+        doses.filter(voided=False, administered_at__gte=start, administered_at__lt=end).order_by("id").first()
+    )
+
+
+def _dose_label(dose: Any, drug: str) -> str:
+    if dose is None:
+        return ""
+    return f"{drug} dose {dose.pk} given at {dose.administered_at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
 
 
 @transaction.atomic
 def record_edit(
-    *, ctx: AuditContext, instance: Any, capability: str, data: dict[str, Any], reason: str
+    *,
+    ctx: AuditContext,
+    instance: Any,
+    capability: str,
+    data: dict[str, Any],
+    reason: str,
+    expected_version: int | None = None,
 ) -> dict:
     """Edit any clinical record field by field, with a reason; returns the audited diff."""
     access.require(ctx.user, capability, _site_id_of(instance))
-    return audited_update(instance, ctx=ctx, data=data, reason=reason)
+    return audited_update(instance, ctx=ctx, data=data, reason=reason, expected_version=expected_version)
+
+
+def lock_owner(instance: Any) -> None:
+    """Lock the participant row a record hangs off (or the participant itself) before the record's own row.
+
+    Lock order everywhere: participant first, then its records. Void hooks re-derive data across the
+    participant (signatures, RECIST responses), so without this two writers could lock in opposite orders.
+    """
+    participant_id = (
+        instance.pk if isinstance(instance, Participant) else getattr(instance, "participant_id", None)
+    )
+    if participant_id is not None:
+        list(Participant.objects.select_for_update().filter(pk=participant_id).values_list("pk", flat=True))
 
 
 def _site_id_of(instance: Any) -> int:
@@ -408,18 +484,24 @@ def _site_id_of(instance: Any) -> int:
 
 
 @transaction.atomic
-def record_void(*, ctx: AuditContext, instance: Any, reason: str) -> None:
+def record_void(
+    *, ctx: AuditContext, instance: Any, reason: str, expected_version: int | None = None
+) -> None:
     access.require(ctx.user, access.void_capability(instance._meta.app_label), _site_id_of(instance))
-    audited_void(instance, ctx=ctx, reason=reason)
+    lock_owner(instance)
+    audited_void(instance, ctx=ctx, reason=reason, expected_version=expected_version)
     on_void = VOID_HOOKS.get(instance._meta.label_lower)
     if on_void:
         on_void(ctx=ctx, instance=instance)
 
 
 @transaction.atomic
-def record_restore(*, ctx: AuditContext, instance: Any, reason: str) -> None:
+def record_restore(
+    *, ctx: AuditContext, instance: Any, reason: str, expected_version: int | None = None
+) -> None:
     access.require(ctx.user, access.void_capability(instance._meta.app_label), _site_id_of(instance))
-    audited_restore(instance, ctx=ctx, reason=reason)
+    lock_owner(instance)
+    audited_restore(instance, ctx=ctx, reason=reason, expected_version=expected_version)
     on_void = VOID_HOOKS.get(instance._meta.label_lower)
     if on_void:
         on_void(ctx=ctx, instance=instance)

@@ -25,3 +25,19 @@ def record_worker_heartbeat(site_id: int) -> dict:
         reason="worker heartbeat",
     )
     return {"pid": os.getpid(), "audit_entry_id": entry.pk}
+
+
+@shared_task(acks_late=True)
+def purge_idempotency_keys() -> int:
+    """Beat: delete idempotency keys and form tokens past IDEMPOTENCY_KEY_TTL_HOURS."""
+    from trial.idempotency import purge_expired
+
+    return purge_expired()
+
+
+@shared_task(acks_late=True)
+def seal_audit_entries() -> int:
+    """Beat: seal audit entries whose after-commit seal was missed (process killed after commit)."""
+    from trial.audit_chain import seal_pending
+
+    return seal_pending()

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
 from django import forms
 from django.apps import apps
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -18,18 +16,22 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from trial import access, selectors, services
+from accounts import lockout, otp
+from trial import access, audit_events, selectors, services
 from trial.audit import AuditContext, history_for
+from trial.client_ip import client_ip
 from trial.forms import (
     AntiPD1DoseForm,
     EnrolmentForm,
-    ReasonForm,
     StatusChangeForm,
     TracerDoseForm,
     VisitRecordForm,
+    VoidForm,
 )
-from trial.models import LoginFailure, ParticipantStatus, Visit
-from trial.web import add_validation_errors, form_page
+from trial.idempotency import submit_once
+from trial.models import AntiPD1Drug, ParticipantStatus, Visit
+from trial.query_guard import refuse_bad_choices
+from trial.web import add_validation_errors, finish_form, form_page, form_status, without_version
 
 
 def health(request: HttpRequest) -> JsonResponse:
@@ -46,27 +48,29 @@ class LockoutLoginView(auth_views.LoginView):
     template_name = "registration/login.html"
 
     def post(self, request, *args, **kwargs):
-        username = request.POST.get("username", "")
-        since = timezone.now() - dt.timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
-        if (
-            LoginFailure.objects.filter(username=username, at__gte=since).count()
-            >= settings.LOGIN_LOCKOUT_FAILURES
-        ):
-            form = self.get_form()
-            form.add_error(None, "This account is locked after repeated failed logins; try again later.")
-            # A refused attempt on a locked account is not counted again: the lock ends on time.
-            return super().form_invalid(form)
-        return super().post(request, *args, **kwargs)
+        # Counted per account, whatever spelling reached it (NFKC look-alikes, spaces), one attempt at a
+        # time per account so parallel guesses cannot slip past the count: accounts.lockout.
+        with lockout.serialised(request.POST.get("username", "")):
+            until = lockout.locked_until(request.POST.get("username", ""))
+            if until is not None:
+                form = self.get_form()
+                form.add_error(None, lockout.lock_message(until))
+                audit_events.login_refused(request, request.POST.get("username", ""), "account locked")
+                # A refused attempt on a locked account is not counted again: the lock ends on time.
+                return super().form_invalid(form)
+            return super().post(request, *args, **kwargs)
 
     def form_invalid(self, form):
         """A wrong user name or password counts towards the lockout."""
-        username = self.request.POST.get("username", "")
-        if username:
-            LoginFailure.objects.create(username=username, ip_address=self.request.META.get("REMOTE_ADDR"))
+        lockout.record_failure(self.request.POST.get("username", ""), client_ip(self.request))
         return super().form_invalid(form)
 
     def form_valid(self, form):
-        LoginFailure.objects.filter(username=form.get_user().get_username()).delete()
+        # Failures count from the last login on (accounts.lockout), so a success needs no clean-up here.
+        user = form.get_user()
+        if otp.has_confirmed_device(user):  # the password is right; the login waits for the code
+            otp.begin_verification(self.request, user, self.get_redirect_url())
+            return redirect("otp_verify")
         return super().form_valid(form)
 
 
@@ -91,6 +95,8 @@ DASHBOARD_PANELS: list = []
 
 @require_GET
 def participant_list(request: HttpRequest) -> HttpResponse:
+    if bad := refuse_bad_choices(request, status=ParticipantStatus.values, drug=AntiPD1Drug.values):
+        return bad
     filters = {k: request.GET.get(k, "") for k in ("site", "status", "drug", "tumour_type", "q")}
     participants = selectors.participant_list(user=request.user, filters=filters)
     return render(
@@ -113,31 +119,38 @@ def participant_enrol(request: HttpRequest) -> HttpResponse:
     criteria = services.current_protocol().criteria.all()
     form = EnrolmentForm(request.POST or None, sites=sites, criteria=criteria)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
-            participant = services.participant_enrol(
-                ctx=AuditContext.from_request(request),
-                site=data["site"],
-                year_of_birth=data["year_of_birth"],
-                sex=data["sex"],
-                height_cm=data["height_cm"],
-                weight_kg=data["weight_kg"],
-                tumour_type=data["tumour_type"],
-                planned_anti_pd1=data["planned_anti_pd1"],
-                answers=form.answers(),
-                consent_date=data["consent_date"],
-                consent_version=data["consent_version"],
-                enrolment_date=data["enrolment_date"],
-                treatment_start_date=data["treatment_start_date"],
+            outcome = submit_once(
+                request,
+                lambda: _enrol(request, form),
+                lambda p: reverse("participant_detail", kwargs={"participant_pk": p.pk}),
             )
         except ValidationError as exc:
             add_validation_errors(form, exc)
         else:
-            messages.success(
-                request, f"Enrolled {participant.study_id}; {participant.visits.count()} visits planned."
+            return finish_form(
+                request, outcome, lambda p: f"Enrolled {p.study_id}; {p.visits.count()} visits planned."
             )
-            return redirect("participant_detail", participant_pk=participant.pk)
     return render(request, "trial/participant_enrol.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def _enrol(request: HttpRequest, form: EnrolmentForm) -> Any:
+    data = form.cleaned_data
+    return services.participant_enrol(
+        ctx=AuditContext.from_request(request),
+        site=data["site"],
+        year_of_birth=data["year_of_birth"],
+        sex=data["sex"],
+        height_cm=data["height_cm"],
+        weight_kg=data["weight_kg"],
+        tumour_type=data["tumour_type"],
+        planned_anti_pd1=data["planned_anti_pd1"],
+        answers=form.answers(),
+        consent_date=data["consent_date"],
+        consent_version=data["consent_version"],
+        enrolment_date=data["enrolment_date"],
+        treatment_start_date=data["treatment_start_date"],
+    )
 
 
 @require_GET
@@ -177,23 +190,36 @@ def participant_form_page(
     *,
     title: str,
     success: str,
+    one_time: bool = False,
 ) -> HttpResponse:
-    """A form whose service takes (ctx, participant, **cleaned_data) and returns to the participant page."""
+    """A form whose service takes (ctx, participant, **cleaned_data) and returns to the participant page.
+
+    `one_time` (create forms): a replayed POST of the same form token saves nothing (trial.idempotency).
+    """
     return form_page(
         request,
         form,
-        lambda data: save(ctx=AuditContext.from_request(request), participant=participant, **data),
+        lambda data: _save_versioned(
+            save, ctx=AuditContext.from_request(request), participant=participant, data=data
+        ),
         title=title,
         success=lambda _result: success,
         next_url=lambda _result: reverse("participant_detail", kwargs={"participant_pk": participant.pk}),
         participant=participant,
+        one_time=one_time,
     )
+
+
+def _save_versioned(save: Callable[..., Any], *, data: dict[str, Any], **kwargs: Any) -> Any:
+    """Call the service with the form's data; a versioned form's version goes as `expected_version`."""
+    data, version = without_version(data)
+    return save(**kwargs, **data, **version)
 
 
 def participant_status(request: HttpRequest, participant_pk: int) -> HttpResponse:
     participant = selectors.participant_get(user=request.user, pk=participant_pk)
     access.require(request.user, "enrolment", participant.site_id)
-    form = StatusChangeForm(request.POST or None, initial={"date": timezone.localdate()})
+    form = StatusChangeForm(request.POST or None, initial={"date": timezone.localdate()}, record=participant)
     return participant_form_page(
         request,
         participant,
@@ -213,10 +239,11 @@ def visit_record(request: HttpRequest, participant_pk: int, visit_pk: int) -> Ht
         "actual_date": visit.actual_date or visit.planned_date,
         "out_of_window_reason": visit.out_of_window_reason,
     }
-    form = VisitRecordForm(request.POST or None, initial=initial)
+    form = VisitRecordForm(request.POST or None, initial=initial, record=visit)
     if request.method == "POST" and form.is_valid():
+        data, version = without_version(form.cleaned_data)
         try:
-            services.visit_record(ctx=AuditContext.from_request(request), visit=visit, **form.cleaned_data)
+            services.visit_record(ctx=AuditContext.from_request(request), visit=visit, **data, **version)
         except ValidationError as exc:
             add_validation_errors(form, exc)
         else:
@@ -231,7 +258,7 @@ def visit_record(request: HttpRequest, participant_pk: int, visit_pk: int) -> Ht
             "visit": visit,
             "history": history_for(visit),
         },
-        status=400 if form.errors else 200,
+        status=form_status(form),
     )
 
 
@@ -246,6 +273,7 @@ def tracer_dose_new(request: HttpRequest, participant_pk: int) -> HttpResponse:
         title=f"89Zr-Df-crefmirlimab administration — {participant.study_id} "
         f"(times in {participant.site.time_zone})",
         success="Tracer administration recorded.",
+        one_time=True,
     )
 
 
@@ -259,6 +287,7 @@ def anti_pd1_dose_new(request: HttpRequest, participant_pk: int) -> HttpResponse
         services.anti_pd1_dose_record,
         title=f"Anti-PD-1 administration — {participant.study_id} (times in {participant.site.time_zone})",
         success="Anti-PD-1 administration recorded.",
+        one_time=True,
     )
 
 
@@ -285,12 +314,15 @@ def record_void(request: HttpRequest, app_label: str, model_name: str, object_pk
     participant = instance if model_name == "participant" else instance.participant
     access.require(request.user, access.void_capability(app_label), participant.site_id)
     restoring = instance.voided
-    form = ReasonForm(request.POST or None)
+    form = VoidForm(request.POST or None, record=instance)
     if request.method == "POST" and form.is_valid():
         action = services.record_restore if restoring else services.record_void
         try:
             action(
-                ctx=AuditContext.from_request(request), instance=instance, reason=form.cleaned_data["reason"]
+                ctx=AuditContext.from_request(request),
+                instance=instance,
+                reason=form.cleaned_data["reason"],
+                expected_version=form.expected_version(),
             )
         except ValidationError as exc:
             add_validation_errors(form, exc)
@@ -305,7 +337,7 @@ def record_void(request: HttpRequest, app_label: str, model_name: str, object_pk
             "participant": participant,
             "title": f"{'Restore' if restoring else 'Void'} {instance._meta.verbose_name}: {instance}",
         },
-        status=400 if form.errors else 200,
+        status=form_status(form),
     )
 
 

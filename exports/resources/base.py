@@ -107,6 +107,17 @@ def model_field_for(model: type[models.Model], path: str) -> models.Field:
     raise ValueError(path)
 
 
+def path_nullable(model: type[models.Model], path: str) -> bool:
+    """True when `a__b__c` can be NULL: the final field is nullable or a relation on the way is optional."""
+    current: Any = model
+    for part in path.split("__"):
+        f = current._meta.get_field(part)
+        if f.null or (f.is_relation and not f.concrete):
+            return True
+        current = f.related_model if f.is_relation else None
+    return False
+
+
 def _inline_enum(schema: dict[str, Any], nullable: bool) -> dict[str, Any]:
     """Wrap the enum in allOf so drf-spectacular keeps it inline (no shared, name-colliding enum components)."""
     wrapped: dict[str, Any] = {"allOf": [schema]}
@@ -131,15 +142,16 @@ def field_spec(model: type[models.Model], col: Col) -> tuple[type, dict[str, Any
     if col.field is not None:
         return type(col.field), dict(col.field._kwargs)
     f = model_field_for(model, col.path or col.name)
+    null = path_nullable(model, col.path or col.name)
     if f.is_relation:
-        return serializers.IntegerField, {"allow_null": f.null}
+        return serializers.IntegerField, {"allow_null": null}
     if getattr(f, "choices", None) and isinstance(f, models.IntegerField):
-        return int_enum_class([c[0] for c in f.choices], nullable=f.null), {"allow_null": f.null}
+        return int_enum_class([c[0] for c in f.choices], nullable=null), {"allow_null": null}
     if getattr(f, "choices", None):
         values = [c[0] for c in f.choices] + ([""] if f.blank else [])
-        return enum_class(values, nullable=f.null), {"allow_blank": f.blank, "allow_null": f.null}
+        return enum_class(values, nullable=null), {"allow_blank": f.blank, "allow_null": null}
     cls, kwargs = next(factory(f) for klass, factory in _FIELD_MAP if isinstance(f, klass))
-    if f.null:
+    if null:
         kwargs["allow_null"] = True
     return cls, kwargs
 

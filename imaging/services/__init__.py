@@ -1,5 +1,6 @@
 """PET writes split by subdomain (scans, ingest, vois, processing, common); re-exports the public API."""
 
+from imaging.services.blocks import block_limits, upload_override
 from imaging.services.common import enqueue_after_commit, geometry_from_json, geometry_json, uid_key
 from imaging.services.ingest import (
     SUV_MATCH_RTOL,
@@ -18,6 +19,7 @@ from imaging.services.scans import (
 from imaging.services.vois import voi_create_from_file, voi_create_sphere, voi_mask
 
 __all__ = [
+    "block_limits",
     "ENGINE_VERSION",
     "SUV_MATCH_RTOL",
     "enqueue_after_commit",
@@ -33,6 +35,7 @@ __all__ = [
     "suv_parameters",
     "tracer_dose_for",
     "uid_key",
+    "upload_override",
     "voi_create_from_file",
     "voi_create_sphere",
     "voi_mask",

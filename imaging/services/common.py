@@ -70,7 +70,7 @@ def uid_key(participant: Participant) -> str:
     """Per-participant key of the UID remapping (stable, so re-uploads and VOI files map consistently)."""
     from django.conf import settings
 
-    return hashlib.sha256(f"{settings.SECRET_KEY}|pet-uid|{participant.pk}".encode()).hexdigest()
+    return hashlib.sha256(f"{settings.DICOM_PSEUDONYM_KEY}|pet-uid|{participant.pk}".encode()).hexdigest()
 
 
 def _user(ctx: AuditContext) -> Any:

@@ -2,6 +2,9 @@
 
 Every write goes through trial.audit. Upload ingestion validates and de-identifies everything in a
 temp dir before the first DB row or stored file; a failure after storing files removes them again.
+A header that contradicts the dosing record, the planned window or the recorded weight beyond the block
+limits is stored as a blocked upload awaiting override (imaging/services/blocks.py); a series that already
+has a live upload on the scan is refused.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import pydicom
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from pydicom.errors import InvalidDicomError
 
@@ -32,6 +35,7 @@ from imaging.models import (
     StoredInstance,
     UploadState,
 )
+from imaging.services import blocks
 from imaging.services.common import _compute, _enqueue, _sha256, _user, geometry_json, uid_key
 from imaging.services.scans import tracer_dose_for
 from imaging.upload import UploadRefused
@@ -156,16 +160,23 @@ def _findings_for(
     dose = tracer_dose_for(scan)
     tz = scan.participant.site.time_zone
     dosed_wall = _wall_clock(dose.administered_at, tz) if dose else None
+    limits = blocks.block_limits()
     out = crosscheck.check_half_life(series.header)
-    out += crosscheck.check_injection(series.header, dosed_wall, scan.tracer_visit_code)
+    out += crosscheck.check_injection(series.header, dosed_wall, scan.tracer_visit_code, limits)
     out += crosscheck.check_activity(series.header.total_dose, float(dose.net_injected_mbq) if dose else None)
-    out += crosscheck.check_weight(series.header.patient_weight_kg, float(scan.participant.weight_kg))
+    out += crosscheck.check_weight(
+        series.header.patient_weight_kg,
+        float(scan.participant.weight_kg),
+        blocks.recorded_weight_label(scan.participant),
+        limits,
+    )
     out += crosscheck.check_window(
         result.reference_time,
         dosed_wall or result.injection_time,
         scan.planned_hours_post_injection,
         scan.window_hours_before,
         scan.window_hours_after,
+        limits,
     )
     return out
 
@@ -205,6 +216,8 @@ def series_upload_ingest(
         paths = [p for p, _n, _ds in chosen]
         source_hashes = [_sha256(p) for p in paths]
         _duplicate_check(scan, source_hashes)
+        fingerprint = blocks.series_fingerprint(str(chosen[0][2].SeriesInstanceUID))
+        blocks.refuse_if_live(scan, fingerprint)
         series = read_pet_series([str(p) for p in paths])
         params = suv_parameters(scan, series)
         before = _compute(series, params)
@@ -221,6 +234,7 @@ def series_upload_ingest(
     ordered_sources = [source_by_path[f] for f in series.files]
     findings = _findings_for(scan, series, before, params)
     params["hours_post_injection"] = before.decay_time_s / 3600.0 if before.decay_time_s else None
+    params["series_fingerprint"] = fingerprint
     return _store(ctx, scan, stored_series, outcome, ordered_sources, before, after, params, findings)
 
 
@@ -242,11 +256,23 @@ def _check_same_suv(before: SuvResult, after: SuvResult) -> None:
         )
 
 
+def _state_message(findings: list[crosscheck.CheckFinding]) -> str:
+    errors = [f.message for f in findings if f.severity == Severity.ERROR]
+    if not errors:
+        return "Waiting for the worker."
+    return (
+        "Blocked, nothing analysed: " + " ".join(errors) + " A radiologist or data manager may override "
+        "with a reason, or void the upload."
+    )
+
+
 def _store(ctx, scan, series, outcome, source_hashes, before, after, params, findings) -> SeriesUpload:
     storage_dir = f"pet/{scan.participant.study_id}/{uuid.uuid4().hex}"
     saved: list[str] = []
+    fingerprint = params.pop("series_fingerprint")
     try:
         with transaction.atomic():
+            blocks.refuse_if_live(scan, fingerprint)
             blocked = any(f.severity == Severity.ERROR for f in findings)
             stored = []
             for z, path in enumerate(outcome.paths):
@@ -268,15 +294,14 @@ def _store(ctx, scan, series, outcome, source_hashes, before, after, params, fin
                     study_instance_uid=_study_uid(outcome.paths[0]),
                     frame_of_reference_uid=geometry.frame_of_reference_uid,
                     source_fingerprint=hashlib.sha256("".join(sorted(source_hashes)).encode()).hexdigest(),
+                    series_fingerprint=fingerprint,
                     geometry=geometry_json(geometry),
                     suv_before_deid=_suv_record(before),
                     suv_after_deid=_suv_record(after),
                     suv_parameters=params,
                     deid_profile=outcome.profile,
                     state=UploadState.BLOCKED if blocked else UploadState.STORED,
-                    state_message="Blocked: an error finding needs resolving."
-                    if blocked
-                    else "Waiting for the worker.",
+                    state_message=_state_message(findings),
                 ),
                 ctx=ctx,
             )
@@ -311,7 +336,7 @@ def _store(ctx, scan, series, outcome, source_hashes, before, after, params, fin
                 )
             acquired = (
                 _instant(before.reference_time, scan.participant.site.time_zone)
-                if before.reference_time
+                if before.reference_time and not blocked
                 else None
             )
             audited_update(
@@ -326,9 +351,11 @@ def _store(ctx, scan, series, outcome, source_hashes, before, after, params, fin
             if not blocked:
                 transaction.on_commit(lambda: _enqueue(upload.pk))
             return upload
-    except BaseException:
+    except BaseException as exc:
         for name in saved:
             default_storage.delete(name)
+        if isinstance(exc, IntegrityError | ValidationError):
+            blocks.raise_if_live_clash(exc, scan, fingerprint)
         raise
 
 

@@ -10,11 +10,13 @@ import numpy as np
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from imaging import pet_adapters
 from imaging.models import Scan, ScanStatus, SeriesUpload, UploadState
 from imaging.services.common import _compute, _sha256
+from imaging.services.recovery import pause_for_tests
 from imaging.services.vois import _store_voi_result
 from quant.errors import SeriesError
 from quant.pet.series import read_pet_series
@@ -25,8 +27,44 @@ from trial.models import AuditSource
 ENGINE_VERSION = "cd8pet-pet 1.0 (quant.pet.suv QIBA, quant.pet.voi)"
 
 
-def _set_state(upload_id: int, **fields: Any) -> None:
-    SeriesUpload.objects.filter(pk=upload_id).update(**fields, updated_at=timezone.now())
+# The worker's state transitions: which states each may start from (a voided upload never moves).
+STATE_FROM: dict[str, set[str]] = {
+    UploadState.PROCESSING: {
+        UploadState.STORED,
+        UploadState.PROCESSING,
+        UploadState.FAILED,
+        UploadState.DONE,
+    },
+    UploadState.DONE: {UploadState.PROCESSING},
+    UploadState.FAILED: {UploadState.PROCESSING},
+}
+
+
+def _set_progress(upload_id: int, **fields: Any) -> None:
+    """Progress and message only (a display hint, not clinical data): no version step, no audit entry."""
+    SeriesUpload.objects.filter(pk=upload_id, voided=False).update(**fields, updated_at=timezone.now())
+
+
+@transaction.atomic
+def _set_state(upload_id: int, *, state: str, **fields: Any) -> bool:
+    """Move the upload to `state` under a row lock, re-checking where it stands; False if it may not move.
+
+    The same UPDATE raises `version`; the transition is audited (source worker).
+    """
+    upload = SeriesUpload.objects.select_for_update().get(pk=upload_id)
+    if upload.voided or upload.state not in STATE_FROM[state]:
+        return False
+    SeriesUpload.objects.filter(pk=upload_id).update(
+        **fields, state=state, version=F("version") + 1, updated_at=timezone.now()
+    )
+    write_entry(
+        upload,
+        ctx=AuditContext.system(source=AuditSource.WORKER),
+        action="update",
+        changes={"state": [upload.state, state], "version": [upload.version, upload.version + 1]},
+        reason=str(fields.get("state_message", "")) or f"Worker: {state}",
+    )
+    return True
 
 
 def series_process(upload_id: int) -> dict[str, Any]:
@@ -34,13 +72,16 @@ def series_process(upload_id: int) -> dict[str, Any]:
     upload = SeriesUpload.objects.select_related("scan", "participant").get(pk=upload_id)
     if upload.voided or upload.state == UploadState.BLOCKED:
         return {"skipped": upload.state}
-    _set_state(
+    started = _set_state(
         upload_id,
         state=UploadState.PROCESSING,
         progress=5,
-        attempts=upload.attempts + 1,
+        attempts=F("attempts") + 1,
         state_message="Reading the stored series",
     )
+    if not started:
+        upload.refresh_from_db(fields=["state", "voided"])
+        return {"skipped": "voided" if upload.voided else upload.state}
     instances = list(upload.instances.order_by("z_index"))
     paths = [default_storage.path(i.path) for i in instances]
     for inst, path in zip(instances, paths):
@@ -51,11 +92,12 @@ def series_process(upload_id: int) -> dict[str, Any]:
         result = _compute(series, upload.suv_parameters)
     except (SeriesError, SuvError) as exc:
         return _fail(upload_id, str(exc))
-    _set_state(upload_id, progress=30, state_message="SUV volume computed; rendering the MIP")
+    _set_progress(upload_id, progress=30, state_message="SUV volume computed; rendering the MIP")
     factors = np.asarray(result.slice_factors, dtype=np.float32)
     suv = series.volume * factors[:, None, None]
     mip_name, window = _save_mip(upload, suv, series.geometry.spacing)
-    _set_state(upload_id, progress=45, state_message="Computing VOI metrics")
+    _set_progress(upload_id, progress=45, state_message="Computing VOI metrics")
+    pause_for_tests()  # PET_PROCESSING_TEST_DELAY_SECONDS: a worker-kill test stops the run here
     provenance_base = {
         "engine_version": ENGINE_VERSION,
         "input_checksums": {
@@ -75,7 +117,7 @@ def series_process(upload_id: int) -> dict[str, Any]:
     for n, voi in enumerate(vois, start=1):
         _store_voi_result(voi, suv, series.geometry, result, provenance_base)
         count += 1
-        _set_state(upload_id, progress=45 + int(50 * n / max(len(vois), 1)))
+        _set_progress(upload_id, progress=45 + int(50 * n / max(len(vois), 1)))
     summary = {
         "suv_max": float(suv.max()),
         "suv_p99": float(np.percentile(suv, 99)),
@@ -101,7 +143,8 @@ def _save_mip(upload: SeriesUpload, suv: np.ndarray, spacing) -> tuple[str, dict
 
 @transaction.atomic
 def _finish(upload: SeriesUpload, mip_name: str, window: dict, summary: dict, count: int) -> None:
-    _set_state(
+    """Mark the upload done (audited by `_set_state`) and the scan analysed; nothing if voided meanwhile."""
+    done = _set_state(
         upload.pk,
         state=UploadState.DONE,
         progress=100,
@@ -111,6 +154,8 @@ def _finish(upload: SeriesUpload, mip_name: str, window: dict, summary: dict, co
         processed_at=timezone.now(),
         state_message=f"Results ready: SUV volume and {count} VOI(s)",
     )
+    if not done:
+        return
     scan = Scan.objects.select_for_update().get(pk=upload.scan_id)
     if scan.status in (ScanStatus.UPLOADED, ScanStatus.ACQUIRED, ScanStatus.SCHEDULED):
         audited_update(
@@ -118,12 +163,4 @@ def _finish(upload: SeriesUpload, mip_name: str, window: dict, summary: dict, co
             ctx=AuditContext.system(source=AuditSource.WORKER),
             data={"status": ScanStatus.ANALYSED},
             reason="SUV and VOI metrics computed",
-        )
-    else:
-        write_entry(
-            upload,
-            ctx=AuditContext.system(source=AuditSource.WORKER),
-            action="update",
-            changes={"state": [None, UploadState.DONE]},
-            reason="Results recomputed",
         )

@@ -11,6 +11,7 @@ from imaging.models import Modality, Scan, ScanStatus
 from trial import access
 from trial.audit import AuditContext, audited_create, audited_update
 from trial.models import AuditSource, Participant, TracerDose, Visit
+from trial.versioning import lock_current
 
 
 def _plan_for(visit: Visit) -> dict[str, Any]:
@@ -70,6 +71,7 @@ def scans_ensure_for_participants(participants) -> None:
 @transaction.atomic
 def scan_mark_acquired(*, ctx: AuditContext, scan: Scan, reason: str = "Scan acquired") -> Scan:
     access.require(ctx.user, "imaging", scan.participant.site_id)
+    lock_current(scan)  # re-read the status under a row lock: two clicks never both pass the check
     if scan.status != ScanStatus.SCHEDULED:
         raise ValidationError(
             {"status": f"Only a scheduled scan can be marked acquired (it is {scan.status})."}

@@ -23,6 +23,7 @@ from lesions.services.common import CAPABILITY, assessment_rows, baseline_assess
 from trial.access import require
 from trial.audit import AuditContext, audited_create, audited_update
 from trial.models import Participant, Visit
+from trial.versioning import VersionConflict, check_version, lock_current
 
 MAX_MM = Decimal("1000")
 
@@ -57,6 +58,15 @@ def responses_recompute(*, ctx: AuditContext, participant: Participant, trigger:
 
 
 # ------------------------------------------------------------------ lesions
+
+
+def _lock_registry_of(participant_id: int) -> None:
+    """Lock the participant row first: registry edits (which recompute every assessment) run one at a time.
+
+    Taking this lock before any lesion, assessment or measurement row keeps the lock order the same in
+    every edit, so two edits of different assessments cannot deadlock in `responses_recompute`.
+    """
+    list(Participant.objects.select_for_update().filter(pk=participant_id).values_list("pk", flat=True))
 
 
 def _check_selection(participant: Participant, lesion: Lesion) -> None:
@@ -128,8 +138,17 @@ def lesion_create(
 
 
 @transaction.atomic
-def lesion_update(*, ctx: AuditContext, lesion: Lesion, data: dict[str, Any], reason: str) -> dict:
+def lesion_update(
+    *,
+    ctx: AuditContext,
+    lesion: Lesion,
+    data: dict[str, Any],
+    reason: str,
+    expected_version: int | None = None,
+) -> dict:
     require(ctx.user, CAPABILITY, lesion.participant.site_id)
+    _lock_registry_of(lesion.participant_id)
+    lock_current(lesion, expected_version=expected_version)
     if (
         "label" in data
         and data["label"] != lesion.label
@@ -179,9 +198,16 @@ def assessment_create(
 
 @transaction.atomic
 def assessment_update(
-    *, ctx: AuditContext, assessment: Assessment, data: dict[str, Any], reason: str
+    *,
+    ctx: AuditContext,
+    assessment: Assessment,
+    data: dict[str, Any],
+    reason: str,
+    expected_version: int | None = None,
 ) -> dict:
     require(ctx.user, CAPABILITY, assessment.participant.site_id)
+    _lock_registry_of(assessment.participant_id)
+    lock_current(assessment, expected_version=expected_version)
     _check_visit(assessment.participant, data.get("visit", assessment.visit))
     new_date = data.get("date", assessment.date)
     if (
@@ -258,15 +284,38 @@ def _check_baseline_sizes(assessment: Assessment, cleaned: dict[Lesion, dict[str
         raise ValidationError(errors)
 
 
+def _check_measurement_versions(
+    assessment: Assessment, existing: dict[int, Measurement], expected_versions: dict[int, int]
+) -> None:
+    """Refuse when a measurement the user saw (version, or 0 for none) has changed, appeared or gone since."""
+    for lesion_pk, expected in expected_versions.items():
+        current = existing.get(lesion_pk)
+        if current is None and expected:
+            current = assessment.measurements.filter(lesion_id=lesion_pk).order_by("-id").first()
+            if current is not None and current.voided:
+                raise VersionConflict(current, expected, current.version)
+        elif current is not None:
+            check_version(current, expected)
+
+
 @transaction.atomic
 def measurements_record(
-    *, ctx: AuditContext, assessment: Assessment, entries: dict[int, dict[str, Any]], reason: str = ""
+    *,
+    ctx: AuditContext,
+    assessment: Assessment,
+    entries: dict[int, dict[str, Any]],
+    reason: str = "",
+    expected_versions: dict[int, int] | None = None,
 ) -> int:
     """Create or change measurements of an assessment (edits need a reason); then recompute responses.
 
-    entries: {lesion_pk: {"state", "value_mm", "non_target_state"}}; returns the number of rows written."""
+    entries: {lesion_pk: {"state", "value_mm", "non_target_state"}}; returns the number of rows written.
+    expected_versions: {lesion_pk: version of the measurement the user saw, 0 if there was none}; checked
+    under the assessment's row lock, so two grids saved at once cannot both write the same measurement."""
     participant = assessment.participant
     require(ctx.user, CAPABILITY, participant.site_id)
+    _lock_registry_of(participant.pk)
+    lock_current(assessment)
     if assessment.voided:
         raise ValidationError("this assessment is voided")
     lesions = {les.pk: les for les in participant.lesions.filter(voided=False, pk__in=list(entries))}
@@ -279,6 +328,8 @@ def measurements_record(
     if is_baseline:
         _check_baseline_sizes(assessment, cleaned)
     existing = {m.lesion_id: m for m in assessment.measurements.filter(voided=False)}
+    seen = {pk: v for pk, v in (expected_versions or {}).items() if pk in entries}
+    _check_measurement_versions(assessment, existing, seen)
     written = 0
     for lesion, data in cleaned.items():
         current = existing.get(lesion.pk)

@@ -2,23 +2,29 @@
 
 ``pet_suv SERIES_DIR [--sphere NAME:X,Y,Z,R]... [--seg FILE] [--rtstruct FILE --roi NAME]
 [--mask NAME:FILE.nii.gz]... [--injection-time ISO8601] [--injected-mbq F] [--weight-kg F]
-[--no-strict-zr89] --json`` prints one JSON object: suv_bw_factor, decay_time_s, warnings, vois
+[--no-strict-zr89] [--override-header] --json`` prints one JSON object: suv_bw_factor, decay_time_s, warnings, vois
 {NAME: {suv_max, suv_mean, suv_min, suv_median, suv_sd, suv_peak, volume_ml, voxel_count,
 mtv41_ml, tlg41}} plus reference-time details. Errors: one line on stderr, exit status 2.
+A --weight-kg or --injection-time that contradicts the header beyond the upload block limits
+(PET_BLOCK_WEIGHT_PCT, PET_BLOCK_INJECTION_DAYS from the environment; defaults 20 %, 1 day) is refused
+unless --override-header is given.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from collections.abc import Mapping
 
 import numpy as np
 
 from quant.dicom.files import list_dicom_files
 from quant.errors import PetCommandError, SeriesError
+from quant.pet.crosscheck import BLOCK_INJECTION_DAYS, BLOCK_WEIGHT_PCT, BlockLimits, header_contradictions
 from quant.pet.series import read_pet_series
-from quant.pet.suv import SuvError, compute_suv, normalisations
+from quant.pet.suv import SuvError, compute_suv, normalisations, parse_iso
 from quant.pet.voi import VoiError, nifti_voi, rtstruct_voi, seg_vois, sphere_voi, voi_metrics
 
 CONTRACT_KEYS = (
@@ -58,7 +64,31 @@ def add_arguments(parser) -> None:
     parser.add_argument("--injected-mbq", dest="injected_mbq", type=float, default=None)
     parser.add_argument("--weight-kg", dest="weight_kg", type=float, default=None)
     parser.add_argument("--no-strict-zr89", dest="strict_zr89", action="store_false", default=True)
+    parser.add_argument("--override-header", dest="override_header", action="store_true", default=False)
     parser.add_argument("--json", action="store_true")
+
+
+def block_limits(environ: Mapping[str, str] = os.environ) -> BlockLimits:
+    """The upload block limits, overridable by the same environment variables as the Django settings."""
+    try:
+        return BlockLimits(
+            injection_days=float(environ.get("PET_BLOCK_INJECTION_DAYS", BLOCK_INJECTION_DAYS)),
+            weight_pct=float(environ.get("PET_BLOCK_WEIGHT_PCT", BLOCK_WEIGHT_PCT)),
+        )
+    except ValueError as exc:
+        raise PetCommandError(f"PET_BLOCK_* environment variable is not a number: {exc}") from exc
+
+
+def _header_check(opts: dict, header) -> list[str]:
+    """Refuse given values that contradict the header, or (--override-header) return them as warnings."""
+    injection = parse_iso(opts["injection_time"]) if opts.get("injection_time") else None
+    limits = opts.get("block_limits") or block_limits()
+    clashes = header_contradictions(
+        header, weight_kg=opts.get("weight_kg"), injection=injection, limits=limits
+    )
+    if clashes and not opts.get("override_header"):
+        raise PetCommandError("; ".join(clashes) + "; pass --override-header to use the given value")
+    return [f"header overridden: {c}" for c in clashes]
 
 
 def _sphere(spec: str) -> tuple[str, tuple[float, float, float], float]:
@@ -85,6 +115,7 @@ def run(options: argparse.Namespace | dict) -> dict:
     if opts.get("rtstruct") and not opts.get("roi"):
         raise PetCommandError("--rtstruct needs --roi NAME")
     series = read_pet_series(list_dicom_files(opts["series_dir"]))
+    overridden = _header_check(opts, series.header)
     result = compute_suv(
         series.header,
         injection_datetime=opts.get("injection_time"),
@@ -109,7 +140,7 @@ def run(options: argparse.Namespace | dict) -> dict:
     return {
         "suv_bw_factor": result.suv_bw_factor,
         "decay_time_s": result.decay_time_s,
-        "warnings": list(series.warnings) + list(result.warnings),
+        "warnings": list(series.warnings) + list(result.warnings) + overridden,
         "vois": out_vois,
         "reference_time": result.to_dict()["reference_time"],
         "reference_time_source": result.reference_time_source,

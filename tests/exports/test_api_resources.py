@@ -80,7 +80,7 @@ def test_filters_participant_site_dates_and_changed_since(three, sponsor, data_m
     assert [d["id"] for d in changed["results"]] == [dose.pk]
     assert changed["results"][0]["net_injected_mbq"] == "36.50"
     bad = client.get("/api/v1/export/visits/", {"planned_date_from": "yesterday"})
-    assert bad.status_code == 400 and "planned_date_from" in bad.json()
+    assert bad.status_code == 400 and "planned_date_from" in bad.json()["errors"]
 
 
 def test_cursor_pagination_is_stable_and_complete(three, sponsor, data_manager):

@@ -272,7 +272,7 @@ def test_the_api_uploads_multipart_and_reads_back(
     client.force_login(pet_web_trial.radiologist)
     url = f"/api/v1/pet-scans/{pet_web_trial.scan.pk}/upload/"
     bad = client.post(url, {"files": [SimpleUploadedFile("x.txt", b"hello" * 100)]})
-    assert bad.status_code == 400 and "not a DICOM file" in bad.json()["files"][0]
+    assert bad.status_code == 400 and "not a DICOM file" in bad.json()["errors"]["files"][0]
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(url, {"files": _files(directory)})
     assert response.status_code == 201, response.content[:400]

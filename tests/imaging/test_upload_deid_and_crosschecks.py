@@ -123,14 +123,27 @@ def test_weight_mismatch_with_the_recorded_weight(
     assert found["WEIGHT_MISMATCH"] == "warning"
 
 
-def test_a_scan_outside_the_planned_window(
+def test_a_scan_just_outside_the_planned_window_is_a_warning(
+    coordinator, site_nl, radiologist, pet_web_media, pet_web_series, tmp_path
+):
+    when = dt.datetime(2025, 3, 14, 9, 15, tzinfo=dt.UTC) - dt.timedelta(hours=80)
+    _participant, scan, _dose = enrol_for_phantom(coordinator, site_nl, when=when)
+    _info, directory = pet_web_series(hours_post_injection=80)
+    upload = ingest(radiologist, scan, directory, tmp_path)
+    assert codes(upload)["SCAN_OUT_OF_WINDOW"] == "warning"  # 8 h past 24-72 h, within the 12 h tolerance
+    assert upload.suv_parameters["hours_post_injection"] == pytest.approx(80.0)
+    assert upload.state == UploadState.STORED
+
+
+def test_a_scan_far_outside_the_planned_window_is_blocked(
     coordinator, site_nl, radiologist, pet_web_media, pet_web_series, tmp_path
 ):
     when = dt.datetime(2025, 3, 14, 9, 15, tzinfo=dt.UTC) - dt.timedelta(hours=100)
     _participant, scan, _dose = enrol_for_phantom(coordinator, site_nl, when=when)
     _info, directory = pet_web_series(hours_post_injection=100)
     upload = ingest(radiologist, scan, directory, tmp_path)
-    assert codes(upload)["SCAN_OUT_OF_WINDOW"] == "warning"
+    assert codes(upload)["SCAN_FAR_OUTSIDE_WINDOW"] == "error"  # was a warning before the block
+    assert upload.state == UploadState.BLOCKED
     assert upload.suv_parameters["hours_post_injection"] == pytest.approx(100.0)
 
 

@@ -135,7 +135,7 @@ def test_api_reads_and_write_errors(client_for, radiologist, participant, course
         {"measurements": [{"lesion": course["t1"].pk, "state": "measured", "value_mm": "60"}]},
         content_type="application/json",
     )
-    assert r.status_code == 400 and "reason" in r.json()
+    assert r.status_code == 400 and "reason" in r.json()["errors"]
     r = c.post(
         f"/api/v1/lesion-assessments/{fu.pk}/measurements/",
         {
@@ -149,9 +149,9 @@ def test_api_reads_and_write_errors(client_for, radiologist, participant, course
     r = c.post("/api/v1/lesions/", body, content_type="application/json")
     assert r.status_code == 201 and r.json()["label"] == "T9"
     r = c.post("/api/v1/lesions/", {**body, "label": "T10"}, content_type="application/json")
-    assert r.status_code == 400 and "at most 2 per organ" in str(r.json()["role"])
+    assert r.status_code == 400 and "at most 2 per organ" in str(r.json()["errors"]["role"])
     r = c.post("/api/v1/lesions/", {**body, "role": "primary"}, content_type="application/json")
-    assert r.status_code == 400 and "role" in r.json()
+    assert r.status_code == 400 and "role" in r.json()["errors"]
     # a target without a baseline measurement makes the engine refuse, with the reason stored
     fu2 = c.get(f"/api/v1/lesion-assessments/{fu.pk}/").json()
     assert fu2["recist_response"] == "" and "target T9 has no baseline measurement" in fu2["engine_error"]

@@ -214,6 +214,6 @@ def test_role_change_is_audited_and_recomputes(radiologist, participant, client_
     )
     entry = AuditEntry.objects.filter(model="lesion", object_id=str(t2.pk), action="update").get()
     assert (
-        entry.changes == {"role": ["target", "non_target"]}
+        entry.changes == {"role": ["target", "non_target"], "version": [1, 2]}
         and entry.reason == "central review: not measurable"
     )

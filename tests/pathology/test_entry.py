@@ -203,7 +203,7 @@ def test_the_api_creates_scores_with_the_same_validation(client_for, pathologist
     }
     bad = client.post("/api/v1/ihc-scores/", body, content_type="application/json")
     assert bad.status_code == 400
-    assert "at most 100%" in bad.json()["percent_positive"][0]
+    assert "at most 100%" in bad.json()["errors"]["percent_positive"][0]
     body["percent_positive"] = 14.5
     good = client.post("/api/v1/ihc-scores/", body, content_type="application/json")
     assert good.status_code == 201, good.content
@@ -274,4 +274,7 @@ def test_corrections_on_the_pages_need_a_reason_and_land_in_the_history(client_f
     biopsy.refresh_from_db()
     assert biopsy.core_count == 4
     entry = AuditEntry.objects.get(model="biopsy", action="update")
-    assert entry.changes == {"core_count": [3, 4]} and entry.reason == "fourth core found in the block"
+    assert (
+        entry.changes == {"core_count": [3, 4], "version": [1, 2]}
+        and entry.reason == "fourth core found in the block"
+    )

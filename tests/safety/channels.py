@@ -51,7 +51,7 @@ def via_api(client, participant, values: dict[str, Any]) -> tuple[int, dict[str,
         "/api/v1/adverse-events/", api_data(values, participant.study_id), content_type="application/json"
     )
     body = response.json()
-    return response.status_code, ({} if response.status_code == 201 else body)
+    return response.status_code, ({} if response.status_code == 201 else body["errors"])
 
 
 def via_import(

@@ -28,7 +28,11 @@ def test_an_edit_without_a_reason_is_refused_and_with_one_is_audited_old_and_new
         reason="Source document review",
     )
     entry = AuditEntry.objects.filter(model="adverseevent", object_id=str(ae.pk), action="update").get()
-    assert entry.changes == {"description": ["tired", "very tired"], "rel_anti_pd1": ["possible", "probable"]}
+    assert entry.changes == {
+        "description": ["tired", "very tired"],
+        "rel_anti_pd1": ["possible", "probable"],
+        "version": [1, 2],
+    }
     assert entry.reason == "Source document review" and entry.user == ctx.user
 
 

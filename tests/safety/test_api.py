@@ -46,7 +46,7 @@ def test_rule_violations_are_400_with_the_field_and_rule_named(
     }
     r = client.post(URL, bad, content_type="application/json")
     assert r.status_code == 400
-    errors = r.json()
+    errors = r.json()["errors"]
     assert "Grade must be defined for the term" in errors["grade"][0]
     assert "Serious requires at least one SAE criterion" in errors["serious"][0]
     assert "End not before onset" in errors["end_date"][0]
@@ -55,7 +55,10 @@ def test_rule_violations_are_400_with_the_field_and_rule_named(
         {**api_data(fn_values, dosed_participant.study_id), "meddra_code": 1},
         content_type="application/json",
     )
-    assert r.status_code == 400 and "No CTCAE v5.0 term has MedDRA code 1" in r.json()["meddra_code"][0]
+    assert (
+        r.status_code == 400
+        and "No CTCAE v5.0 term has MedDRA code 1" in r.json()["errors"]["meddra_code"][0]
+    )
     assert AdverseEvent.objects.count() == 0
 
 
@@ -63,9 +66,9 @@ def test_updates_need_a_reason_and_cannot_change_the_grade_but_change_grade_can(
     ae = make_ae("Diarrhea", grade=1, end_date="", ongoing=True)
     client.force_login(coordinator)
     r = client.patch(f"{URL}{ae.pk}/", {"description": "x"}, content_type="application/json")
-    assert r.status_code == 400 and "reason" in r.json()
+    assert r.status_code == 400 and "reason" in r.json()["errors"]
     r = client.patch(f"{URL}{ae.pk}/", {"grade": 2, "reason": "worse"}, content_type="application/json")
-    assert r.status_code == 400 and "new AE record linked" in r.json()["grade"][0]
+    assert r.status_code == 400 and "new AE record linked" in r.json()["errors"]["grade"][0]
     r = client.patch(
         f"{URL}{ae.pk}/", {"description": "watery", "reason": "detail"}, content_type="application/json"
     )
@@ -105,7 +108,7 @@ def test_another_site_neither_sees_nor_writes(
         == 404
     )
     r = client.post(URL, api_data(fn_values, dosed_participant.study_id), content_type="application/json")
-    assert r.status_code == 400 and "at your sites" in r.json()["participant"][0]
+    assert r.status_code == 400 and "at your sites" in r.json()["errors"]["participant"][0]
 
 
 def test_a_read_only_token_cannot_write(client, coordinator, dosed_participant, fn_values):

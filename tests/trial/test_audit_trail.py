@@ -37,7 +37,7 @@ def test_an_edit_records_who_when_old_new_reason_and_source(participant, coordin
     )
     entry = AuditEntry.objects.filter(model="visit", object_id=str(visit.pk), action="update").get()
     assert entry.user == coordinator
-    assert entry.changes == {"out_of_window_reason": ["", "typo fixed"]}
+    assert entry.changes == {"out_of_window_reason": ["", "typo fixed"], "version": [1, 2]}
     assert entry.reason == "Correcting entry"
     assert entry.source == "browser"
     assert entry.at.utcoffset().total_seconds() == 0

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from quant.pet import cli as pet_cli
+from quant.pet.crosscheck import BlockLimits
 
 
 class Command(BaseCommand):
@@ -14,6 +16,9 @@ class Command(BaseCommand):
         pet_cli.add_arguments(parser)
 
     def handle(self, *args, **options) -> None:
+        options["block_limits"] = BlockLimits(
+            injection_days=settings.PET_BLOCK_INJECTION_DAYS, weight_pct=settings.PET_BLOCK_WEIGHT_PCT
+        )
         try:
             payload = pet_cli.run(options)
         except pet_cli.EXPECTED_ERRORS as exc:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
@@ -10,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from pathology.analysis_views import SOURCES
 from pathology.plots import PLOTS, csv_rows
+from trial import csv_safety
 
 
 class Command(BaseCommand):
@@ -33,7 +33,7 @@ class Command(BaseCommand):
             rows = cache[spec.source]
             (folder / f"{spec.name}.png").write_bytes(spec.render(rows))
             with open(folder / f"{spec.name}.csv", "w", newline="", encoding="utf-8") as fh:
-                csv.writer(fh).writerows(csv_rows(spec, rows))
+                csv_safety.safe_writer(fh).writerows(csv_rows(spec, rows))
             ns = ", ".join(f"{s['panel']} {s['period']}: n={s['n']}" for s in spec.stats(rows)[:2])
             self.stdout.write(f"{spec.name}: {len(rows)} rows ({ns})")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
@@ -15,6 +16,9 @@ from safety.models import CtcaeTerm
 from trial.audit import AuditContext
 from trial.models import AuditSource, Participant
 
+# Optional column: why a row that looks like a duplicate of a live AE (same participant, term, onset and
+# grade) is a separate AE; without it such a row is refused and nothing is imported.
+CONFIRM_COLUMN = "confirm_duplicate_reason"
 BOOL_FIELDS = {
     "ongoing",
     "serious",
@@ -32,7 +36,8 @@ def row_values(row: dict[str, str]) -> dict:
     """CSV text -> service values (term by MedDRA code)."""
     import datetime as dt
 
-    values: dict = {k: (v or "").strip() for k, v in row.items() if k not in {"participant", "meddra_code"}}
+    skip = {"participant", "meddra_code", CONFIRM_COLUMN}
+    values: dict = {k: (v or "").strip() for k, v in row.items() if k not in skip}
     for key in BOOL_FIELDS & values.keys():
         values[key] = values[key].lower() in {"1", "true", "yes", "y"}
     if "grade" in values:
@@ -51,8 +56,35 @@ def row_values(row: dict[str, str]) -> dict:
     return values
 
 
+def _line_of(data: bytes | str, index: int) -> int:
+    return data[:index].count(b"\n" if isinstance(data, bytes) else "\n") + 1
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    """CSV rows of a UTF-8 file (a BOM is allowed); a NUL byte or non-UTF-8 text is a one-line CommandError."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = _line_of(data, exc.start)
+        raise CommandError(
+            f"{path}: line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8."
+        ) from None
+    if "\x00" in text:
+        raise CommandError(
+            f"{path}: line {_line_of(text, text.index(chr(0)))}: NUL byte; not a text CSV file."
+        )
+    try:
+        return list(csv.DictReader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise CommandError(f"{path}: {exc}") from None
+
+
 class Command(BaseCommand):
-    help = "Import AEs from CSV (participant = study id, meddra_code, AE fields); all rows or none."
+    help = (
+        "Import AEs from CSV (participant = study id, meddra_code, AE fields, optional "
+        "confirm_duplicate_reason); all rows or none."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("csv_path", type=Path)
@@ -67,14 +99,18 @@ class Command(BaseCommand):
         if not csv_path.exists():
             raise CommandError(f"File not found: {csv_path}")
         ctx = AuditContext.system(source=AuditSource.IMPORT, user=account)
-        with csv_path.open(encoding="utf-8", newline="") as fh:
-            rows = list(csv.DictReader(fh))
+        rows = read_rows(csv_path)
         errors: list[str] = []
         with transaction.atomic():
             for line, row in enumerate(rows, start=2):
                 try:
                     participant = Participant.objects.get(study_id=(row.get("participant") or "").strip())
-                    services.ae_create(ctx=ctx, participant=participant, values=row_values(row))
+                    services.ae_create(
+                        ctx=ctx,
+                        participant=participant,
+                        values=row_values(row),
+                        confirm_duplicate_reason=(row.get(CONFIRM_COLUMN) or "").strip(),
+                    )
                 except Participant.DoesNotExist:
                     errors.append(f"line {line}: participant: unknown study id {row.get('participant')!r}")
                 except ValidationError as exc:
