@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from typing import Any
 
 import django_otp
@@ -56,17 +57,17 @@ def has_confirmed_device(user: Any) -> bool:
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
 
-def qr_svg(uri: str) -> str:
-    """The URI as an inline SVG QR code, or "" when neither qrcode nor segno is installed."""
-    from django_otp.qr import write_qrcode_image
+def qr_svg(uri: str, size_px: int = 220) -> str:
+    """The URI as an inline SVG QR code (one <path>, so it draws inside HTML), size_px wide."""
+    import qrcode
+    from qrcode.image.svg import SvgPathImage
 
     out = io.BytesIO()
-    try:
-        write_qrcode_image(uri, out)
-    except ModuleNotFoundError:
-        return ""
+    qrcode.make(uri, image_factory=SvgPathImage, border=2).save(out)
     svg = out.getvalue().decode("utf-8")
-    return svg[svg.find("<svg") :] if "<svg" in svg else ""
+    svg = svg[svg.find("<svg") :]
+    # Replace the physical size (mm) by pixels; the viewBox keeps the modules square.
+    return re.sub(r'width="[^"]+" height="[^"]+"', f'width="{size_px}" height="{size_px}"', svg, count=1)
 
 
 def begin_verification(request: HttpRequest, user: Any, next_url: str) -> None:

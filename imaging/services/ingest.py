@@ -45,6 +45,7 @@ from quant.pet.series import PetSeries, read_pet_series
 from quant.pet.suv import SuvError, SuvResult
 from trial import access
 from trial.audit import AuditContext, audited_create, audited_update
+from trial.versioning import lock_current
 
 SUV_MATCH_RTOL = 1e-9
 
@@ -366,6 +367,7 @@ def _study_uid(path: Path) -> str:
 @transaction.atomic
 def finding_acknowledge(*, ctx: AuditContext, finding: Finding, note: str) -> Finding:
     access.require(ctx.user, "imaging", finding.participant.site_id)
+    lock_current(finding)  # two reviewers at once: the second sees the first's acknowledgement
     if finding.acknowledged:
         raise ValidationError("This finding is already acknowledged.")
     if not note.strip():

@@ -82,6 +82,7 @@ def test_enrolment_shows_the_uri_and_qr_and_a_first_code_confirms_it(client, inv
     client.force_login(investigator)
     page = client.get(ENROL).content.decode()
     assert "otpauth://totp/CD8-PET%20EDC%3Aivan?secret=" in page and "<svg" in page
+    assert "<path" in page and "svg:rect" not in page  # prefixed elements do not draw inside HTML
     device = TOTPDevice.objects.get(user=investigator, confirmed=False)
     assert client.post(ENROL, {"token": wrong_code(device)}).status_code == 400
     device.refresh_from_db()
