@@ -24,8 +24,8 @@ from trial.api_versions import (
     ETAG_HEADER,
     IF_MATCH_DESCRIPTION,
     IF_MATCH_PARAMETER,
-    Conflict,
     expected_version,
+    service_refusals,
     with_etag,
 )
 from trial.audit import AuditContext
@@ -33,7 +33,6 @@ from trial.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from trial.models import ApiToken
 from trial.query_params import validated
 from trial.selectors import participant_list
-from trial.versioning import VersionConflict
 
 
 class NotReadOnlyToken(permissions.BasePermission):
@@ -238,7 +237,7 @@ class AdverseEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         data.pop("version", None)
         if "meddra_code" in data:
             data.setdefault("ctcae_version", ae.ctcae_version)
-        try:
+        with service_refusals():
             services.ae_update(
                 ctx=self._ctx(),
                 ae=ae,
@@ -246,10 +245,6 @@ class AdverseEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
                 reason=data.get("reason", ""),
                 expected_version=version,
             )
-        except VersionConflict as exc:
-            raise Conflict(exc) from exc
-        except ValidationError as exc:
-            raise as_drf_error(exc) from exc
         ae.refresh_from_db()
         return with_etag(Response(AdverseEventSerializer(ae).data), ae)
 
@@ -275,7 +270,7 @@ class AdverseEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         version = expected_version(request)
         data = self._input(partial=True)
         data.pop("version", None)
-        try:
+        with service_refusals():
             new = services.ae_change_grade(
                 ctx=self._ctx(),
                 ae=ae,
@@ -283,8 +278,4 @@ class AdverseEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
                 reason=data.get("reason", ""),
                 expected_version=version,
             )
-        except VersionConflict as exc:
-            raise Conflict(exc) from exc
-        except ValidationError as exc:
-            raise as_drf_error(exc) from exc
         return Response(AdverseEventSerializer(new).data, status=status.HTTP_201_CREATED)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -12,6 +15,7 @@ from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from trial.api_errors import as_drf_error
 from trial.versioning import VersionConflict
 
 ETAG = re.compile(r'^\s*(?:W/)?"(\d+)"\s*$')
@@ -132,3 +136,14 @@ class VersionETagMixin:
         instance = self.get_object()
         response = Response(self.get_serializer(instance).data)
         return with_etag(response, instance) if hasattr(instance, "version") else response
+
+
+@contextmanager
+def service_refusals() -> Iterator[None]:
+    """Service refusals as API errors: a stale version is a 409, any other rule a 400 naming the fields."""
+    try:
+        yield
+    except VersionConflict as exc:
+        raise Conflict(exc) from exc
+    except ValidationError as exc:
+        raise as_drf_error(exc) from exc
