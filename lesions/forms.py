@@ -5,10 +5,10 @@ from __future__ import annotations
 from django import forms
 
 from lesions.models import PARAMETER_FIELDS, PARAMETER_LABELS, LesionRole, Modality, ParameterKind
-from trial.forms import VersionedFormMixin
+from trial.forms import DateInput, VersionedFormMixin
 from trial.models import Participant
 
-DATE = forms.DateInput(attrs={"type": "date"})
+DATE = DateInput()
 
 
 class LesionForm(forms.Form):

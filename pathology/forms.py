@@ -6,14 +6,7 @@ from django import forms
 
 from pathology.models import BiopsyPeriod, ImmunePhenotype, ScoringMethod, SemiQuant
 from pathology.validation import COUNT_FIELDS, FIELD_LABELS
-from trial.forms import VersionedFormMixin
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%d", **kwargs)
+from trial.forms import DateInput, VersionedFormMixin
 
 
 class BiopsyForm(forms.Form):

@@ -23,6 +23,7 @@ from trial import access, duplicates
 from trial.audit import AuditContext, audited_create, audited_update, snapshot, write_entry
 from trial.models import AuditAction, Participant
 from trial.selectors import reporting_window
+from trial.site_time import site_today
 from trial.versioning import lock_current
 
 log = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ def validate(participant: Participant, values: dict[str, Any]) -> dict[str, Any]
         raise ValidationError(errors)
     term: CtcaeTerm = values["term"]
     rule_errors, flagged = rules.check_ae(
-        values, term_info(term), reporting_window(participant), timezone.localdate()
+        values, term_info(term), reporting_window(participant), site_today(participant.site)
     )
     if rule_errors:
         raise ValidationError(rule_errors)

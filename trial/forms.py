@@ -4,6 +4,7 @@ import datetime as dt
 import zoneinfo
 
 from django import forms
+from django.utils import timezone
 
 from trial.models import AntiPD1Drug, ParticipantStatus, Sex, Site, Visit, VisitStatus
 
@@ -30,14 +31,23 @@ class VersionedFormMixin:
 
 
 class DateInput(forms.DateInput):
+    """`<input type="date">` needs an ISO value (YYYY-MM-DD), whatever the locale's date format is."""
+
     input_type = "date"
+
+    def __init__(self, attrs: dict | None = None, **kwargs):
+        kwargs.setdefault("format", "%Y-%m-%d")
+        super().__init__(attrs=attrs, **kwargs)
 
 
 class LocalDateTimeInput(forms.DateTimeInput):
+    """`<input type="datetime-local">` with a YYYY-MM-DDTHH:MM value."""
+
     input_type = "datetime-local"
 
-    def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
+    def __init__(self, attrs: dict | None = None, **kwargs):
+        kwargs.setdefault("format", "%Y-%m-%dT%H:%M")
+        super().__init__(attrs=attrs, **kwargs)
 
 
 class SiteLocalDateTimeField(forms.DateTimeField):
@@ -65,6 +75,12 @@ class SiteLocalDateTimeField(forms.DateTimeField):
         else:
             raise forms.ValidationError("Enter a date and time as YYYY-MM-DD HH:MM.")
         return naive.replace(tzinfo=self.site_tz or dt.UTC)
+
+    def prepare_value(self, value):
+        """Show a stored (UTC) instant on the site's wall clock, not the server's."""
+        if isinstance(value, dt.datetime) and timezone.is_aware(value):
+            return value.astimezone(self.site_tz or dt.UTC).replace(tzinfo=None)
+        return value
 
 
 class EnrolmentForm(forms.Form):

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from trial.access import scope_to_user, sites_visible_to
 from trial.models import AntiPD1Dose, AuditEntry, Participant, TracerDose, Visit, VisitStatus
+from trial.site_time import site_date
 
 
 def participant_list(*, user: Any, filters: dict[str, str] | None = None) -> QuerySet[Participant]:
@@ -67,9 +68,13 @@ def participant_timeline(participant: Participant) -> list[dict[str, Any]]:
     for v in participant.visits.all():
         items.append({"date": v.actual_date or v.planned_date, "kind": "visit", "object": v})
     for d in participant.tracer_doses.all():
-        items.append({"date": d.administered_at.date(), "kind": "tracer_dose", "object": d})
+        items.append(
+            {"date": site_date(d.administered_at, participant.site), "kind": "tracer_dose", "object": d}
+        )
     for d in participant.anti_pd1_doses.all():
-        items.append({"date": d.administered_at.date(), "kind": "anti_pd1_dose", "object": d})
+        items.append(
+            {"date": site_date(d.administered_at, participant.site), "kind": "anti_pd1_dose", "object": d}
+        )
     for provider in TIMELINE_PROVIDERS:
         items.extend(provider(participant))
     return sorted(items, key=lambda i: (i["date"], i["kind"]))
@@ -91,7 +96,9 @@ def reporting_window(participant: Participant) -> tuple[dt.date | None, dt.date 
     done = [v.actual_date for v in procedures if v.actual_date]
     planned = [v.actual_date or v.planned_date for v in procedures]
     first = min(done) if done else None
-    doses = [d.administered_at.date() for d in participant.tracer_doses.filter(voided=False)]
+    doses = [
+        site_date(d.administered_at, participant.site) for d in participant.tracer_doses.filter(voided=False)
+    ]
     if doses:
         first = min([first, *doses]) if first else min(doses)
     last = max(planned) if planned else None

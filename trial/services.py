@@ -35,6 +35,7 @@ from trial.models import (
     VisitStatus,
 )
 from trial.schedule import is_out_of_window, plan_visits
+from trial.site_time import ensure_not_future, format_site_time, site_date
 from trial.versioning import lock_current
 
 S = ParticipantStatus
@@ -232,6 +233,7 @@ def visit_record(
         raise ValidationError({"actual_date": "A done visit needs its actual date."})
     if status != VisitStatus.DONE:
         actual_date = None
+    ensure_not_future(visit.participant.site, actual_date, "actual_date", "The visit date")
     out = bool(actual_date) and is_out_of_window(
         visit.planned_date, visit.window_before, visit.window_after, actual_date
     )
@@ -339,8 +341,10 @@ def _check_dose_time(participant: Participant, when: dt.datetime, field: str) ->
     if timezone.is_naive(when):
         raise ValidationError({field: "The administration time needs a time zone."})
     if when > timezone.now() + dt.timedelta(minutes=5):
-        raise ValidationError({field: "The administration time is in the future."})
-    ensure_after_consent(participant, when.date(), field)
+        raise ValidationError(
+            {field: f"The administration time {format_site_time(when, participant.site)} is in the future."}
+        )
+    ensure_after_consent(participant, site_date(when, participant.site), field)
 
 
 @transaction.atomic

@@ -31,6 +31,7 @@ from trial.forms import (
 from trial.idempotency import submit_once
 from trial.models import AntiPD1Drug, ParticipantStatus, Visit
 from trial.query_guard import refuse_bad_choices
+from trial.site_time import site_today
 from trial.web import add_validation_errors, finish_form, form_page, form_status, without_version
 
 
@@ -173,7 +174,7 @@ def participant_detail(request: HttpRequest, participant_pk: int) -> HttpRespons
             "reporting_window": window,
             "can_edit": access.can(request.user, "schedule", participant.site_id),
             "sections": sections,
-            "today": timezone.localdate(),
+            "today": site_today(participant.site),
         },
     )
 

@@ -90,7 +90,9 @@ def test_an_out_of_window_visit_needs_an_explanation_and_is_flagged(participant,
     assert not on_time.out_of_window
 
 
-def test_safety_follow_up_moves_to_100_days_after_the_last_procedure(participant, coordinator):
+def test_safety_follow_up_moves_to_100_days_after_the_last_procedure(site_nl, coordinator):
+    enrolled = timezone.localdate() - dt.timedelta(days=400)  # the end of treatment lies in the past
+    participant = factories.enrol(coordinator, site_nl, enrolment_date=enrolled)
     eot = factories.visit(participant, "EOT")
     services.visit_record(
         ctx=factories.ctx_for(coordinator),
