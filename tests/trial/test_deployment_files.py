@@ -43,7 +43,7 @@ def check_entry_point(argv: list[str]) -> None:
 
 def test_the_stack_has_the_five_services_sharing_one_image_and_environment():
     compose = load_compose()
-    assert set(compose["services"]) == {"postgres", "redis", "web", "worker", "beat"}
+    assert set(compose["services"]) == {"postgres", "redis", "migrate", "web", "worker", "beat"}
     app_services = [compose["services"][name] for name in ("web", "worker", "beat")]
     assert len({s["image"] for s in app_services}) == 1
     assert all(s["environment"] == app_services[0]["environment"] for s in app_services)
@@ -52,11 +52,28 @@ def test_the_stack_has_the_five_services_sharing_one_image_and_environment():
 
 def test_every_service_command_names_a_real_entry_point():
     checked = 0
-    for name in ("web", "worker", "beat"):
+    for name in ("migrate", "web", "worker", "beat"):
         for argv in commands_of(load_compose()["services"][name]):
             check_entry_point(argv)
             checked += 1
-    assert checked == 4
+    assert checked == 5
+
+
+def test_migrations_run_as_the_owner_and_the_app_as_the_granted_role():
+    services = load_compose()["services"]
+    app_url = services["web"]["environment"]["DATABASE_URL"]
+    owner_url = services["migrate"]["environment"]["DATABASE_URL"]
+    assert app_url.startswith("postgres://cd8pet_app:") and owner_url.startswith("postgres://cd8pet:")
+    migrate, grant = commands_of(services["migrate"])
+    assert migrate[:3] == ["python", "manage.py", "migrate"]
+    assert (
+        grant[:3] == ["python", "manage.py", "grant_app_role"]
+        and grant[grant.index("--app-url") + 1] == app_url
+    )
+    assert all(
+        services[n]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+        for n in ("web", "worker", "beat")
+    )
 
 
 def test_a_wrong_command_would_be_caught():
