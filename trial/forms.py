@@ -7,6 +7,7 @@ from django import forms
 from django.utils import timezone
 
 from trial.models import AntiPD1Drug, ParticipantStatus, Sex, Site, Visit, VisitStatus
+from trial.site_time import site_zone
 
 
 class VersionedFormMixin:
@@ -188,7 +189,7 @@ class TracerDoseForm(DuplicateConfirmationMixin, forms.Form):
     def __init__(self, *args, participant, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["visit"].queryset = participant.visits.filter(kind="tracer", voided=False)
-        self.fields["administered_at"].site_tz = zoneinfo.ZoneInfo(participant.site.time_zone)
+        self.fields["administered_at"].site_tz = site_zone(participant)
 
 
 class AntiPD1DoseForm(DuplicateConfirmationMixin, forms.Form):
@@ -199,7 +200,7 @@ class AntiPD1DoseForm(DuplicateConfirmationMixin, forms.Form):
     def __init__(self, *args, participant, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["drug"].initial = participant.planned_anti_pd1
-        self.fields["administered_at"].site_tz = zoneinfo.ZoneInfo(participant.site.time_zone)
+        self.fields["administered_at"].site_tz = site_zone(participant)
 
 
 class ReasonForm(forms.Form):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -19,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from imaging.models import Finding, Scan, ScanStatus, SeriesUpload, Severity, UploadState
-from imaging.services.common import _user, enqueue_after_commit
+from imaging.services.common import _instant, _user, enqueue_after_commit
 from quant.pet.crosscheck import OVERRIDABLE_CODES, BlockLimits
 from trial import access
 from trial.audit import AuditContext, audited_update
@@ -126,8 +125,7 @@ def _acquired_at(upload: SeriesUpload) -> dt.datetime | None:
     wall = (upload.suv_before_deid or {}).get("reference_time")
     if not wall:
         return None
-    tz = zoneinfo.ZoneInfo(upload.participant.site.time_zone)
-    return dt.datetime.fromisoformat(wall).replace(tzinfo=tz).astimezone(dt.UTC)
+    return _instant(dt.datetime.fromisoformat(wall), upload.participant.site.time_zone)
 
 
 def upload_override(*, ctx: AuditContext, upload: SeriesUpload, reason: str) -> SeriesUpload:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import zoneinfo
 from pathlib import Path
 from typing import Any
 
@@ -101,3 +102,12 @@ def _enqueue(upload_id: int) -> None:
     from imaging.tasks import process_series_upload
 
     process_series_upload.delay(upload_id)
+
+
+def _wall_clock(moment: dt.datetime, tz_name: str) -> dt.datetime:
+    """UTC instant -> site wall-clock time carried as UTC-aware (how DICOM DA/TM are read)."""
+    return moment.astimezone(zoneinfo.ZoneInfo(tz_name)).replace(tzinfo=dt.UTC)
+
+
+def _instant(wall: dt.datetime, tz_name: str) -> dt.datetime:
+    return wall.replace(tzinfo=zoneinfo.ZoneInfo(tz_name)).astimezone(dt.UTC)

@@ -9,10 +9,8 @@ has a live upload on the scan is refused.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import uuid
-import zoneinfo
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +34,16 @@ from imaging.models import (
     UploadState,
 )
 from imaging.services import blocks
-from imaging.services.common import _compute, _enqueue, _sha256, _user, geometry_json, uid_key
+from imaging.services.common import (
+    _compute,
+    _enqueue,
+    _instant,
+    _sha256,
+    _user,
+    _wall_clock,
+    geometry_json,
+    uid_key,
+)
 from imaging.services.scans import tracer_dose_for
 from imaging.upload import UploadRefused
 from quant.errors import SeriesError
@@ -88,15 +95,6 @@ def _choose_series(groups: dict[str, list], series_uid: str | None) -> list[tupl
         )
         raise _refuse(f"the upload holds {len(groups)} series; choose one: {listing}", "series_instance_uid")
     return next(iter(groups.values()))
-
-
-def _wall_clock(moment: dt.datetime, tz_name: str) -> dt.datetime:
-    """UTC instant -> site wall-clock time carried as UTC-aware (how DICOM DA/TM are read)."""
-    return moment.astimezone(zoneinfo.ZoneInfo(tz_name)).replace(tzinfo=dt.UTC)
-
-
-def _instant(wall: dt.datetime, tz_name: str) -> dt.datetime:
-    return wall.replace(tzinfo=zoneinfo.ZoneInfo(tz_name)).astimezone(dt.UTC)
 
 
 def suv_parameters(scan: Scan, series: PetSeries) -> dict[str, Any]:
