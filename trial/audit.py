@@ -22,6 +22,7 @@ from trial.client_ip import client_ip
 from trial.logging import request_id_var
 from trial.models import AuditAction, AuditEntry, AuditSource
 from trial.versioning import lock_current
+from trial.write_gate import check_write, notify_write
 
 
 @dataclass(frozen=True)
@@ -132,9 +133,12 @@ def write_entry(
 def audited_create(instance: models.Model, *, ctx: AuditContext, reason: str = "") -> models.Model:
     """Validate, save and audit a new record (all fields as [None, value])."""
     instance.full_clean()
+    changes = {k: [None, v] for k, v in snapshot(instance).items() if v not in (None, "")}
+    check_write(instance, action=AuditAction.CREATE, changes=changes)
     instance.save()
     changes = {k: [None, v] for k, v in snapshot(instance).items() if v not in (None, "")}
     write_entry(instance, ctx=ctx, action=AuditAction.CREATE, changes=changes, reason=reason)
+    notify_write(instance, action=AuditAction.CREATE, changes=changes, ctx=ctx, reason=reason)
     return instance
 
 
@@ -177,8 +181,10 @@ def audited_update(
         changes = {k: [before[k], after[k]] for k in after if before.get(k) != after[k]}
         if not changes:
             return {}
+        check_write(instance, action=AuditAction.UPDATE, changes=changes)
         _save_changes(instance, changes, list(changes))
         write_entry(instance, ctx=ctx, action=AuditAction.UPDATE, changes=changes, reason=reason.strip())
+        notify_write(instance, action=AuditAction.UPDATE, changes=changes, ctx=ctx, reason=reason.strip())
     return {k: v for k, v in changes.items() if k != "version"}
 
 
@@ -196,8 +202,10 @@ def audited_void(
         instance.voided_at = timezone.now()
         instance.void_reason = reason.strip()
         changes: dict[str, list[Any]] = {"voided": [False, True]}
+        check_write(instance, action=AuditAction.VOID, changes=changes)
         _save_changes(instance, changes, ["voided", "voided_at", "void_reason"])
         write_entry(instance, ctx=ctx, action=AuditAction.VOID, changes=changes, reason=reason.strip())
+        notify_write(instance, action=AuditAction.VOID, changes=changes, ctx=ctx, reason=reason.strip())
 
 
 def audited_restore(
@@ -213,8 +221,10 @@ def audited_restore(
         instance.voided_at = None
         instance.void_reason = ""
         changes: dict[str, list[Any]] = {"voided": [True, False]}
+        check_write(instance, action=AuditAction.RESTORE, changes=changes)
         _save_changes(instance, changes, ["voided", "voided_at", "void_reason"])
         write_entry(instance, ctx=ctx, action=AuditAction.RESTORE, changes=changes, reason=reason.strip())
+        notify_write(instance, action=AuditAction.RESTORE, changes=changes, ctx=ctx, reason=reason.strip())
 
 
 def history_for(instance: models.Model):

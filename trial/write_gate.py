@@ -1,0 +1,59 @@
+"""The one gate every audited write passes: guards may refuse it, listeners react to it.
+
+Apps register here in their `AppConfig.ready()` so that `trial` never imports them: a lock check
+(monitoring) is a guard, clearing source-data verification or closing an automatic query on a
+corrected value is a listener. Guards run inside the write's transaction after the row is locked,
+so a refusal leaves nothing stored; listeners run in the same transaction after the audit entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from django.db import models
+
+
+class WriteGuard(Protocol):
+    def __call__(self, instance: models.Model, *, action: str, changes: dict[str, list[Any]]) -> None: ...
+
+
+class WriteListener(Protocol):
+    def __call__(
+        self, instance: models.Model, *, action: str, changes: dict[str, list[Any]], ctx: Any, reason: str
+    ) -> None: ...
+
+
+_guards: list[WriteGuard] = []
+_listeners: list[WriteListener] = []
+
+
+def register_guard(guard: WriteGuard) -> WriteGuard:
+    """Add a check run before every audited create, update, void and restore; it raises to refuse."""
+    if guard not in _guards:
+        _guards.append(guard)
+    return guard
+
+
+def register_listener(listener: WriteListener) -> WriteListener:
+    """Add a callback run after every audited write, in the same transaction."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+    return listener
+
+
+def check_write(instance: models.Model, *, action: str, changes: dict[str, list[Any]]) -> None:
+    for guard in _guards:
+        guard(instance, action=action, changes=changes)
+
+
+def notify_write(
+    instance: models.Model, *, action: str, changes: dict[str, list[Any]], ctx: Any, reason: str = ""
+) -> None:
+    for listener in _listeners:
+        listener(instance, action=action, changes=changes, ctx=ctx, reason=reason)
+
+
+def registered() -> tuple[list[Callable[..., None]], list[Callable[..., None]]]:
+    """The guards and listeners in order (for tests and diagnostics)."""
+    return list(_guards), list(_listeners)
