@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import transaction
 
 from tests.factories import enrol, make_site, make_user
 from trial import write_gate
@@ -36,7 +37,7 @@ def test_guard_refuses_update_and_nothing_is_stored(gate: Any) -> None:
             raise ValidationError("This casebook is locked.")
 
     gate.register_guard(refuse)
-    with pytest.raises(ValidationError, match="locked"):
+    with pytest.raises(ValidationError, match="locked"), transaction.atomic():
         audited_update(
             participant, ctx=AuditContext(user=None), data={"tumour_type": "Gate test"}, reason="typo"
         )
