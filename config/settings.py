@@ -52,6 +52,11 @@ INSTALLED_APPS = [
     "pathology",
     "exports",
     "accounts",
+    "queries",
+    "monitoring",
+    "casebook",
+    "kinetics",
+    "mri",
 ]
 
 MIDDLEWARE = [
