@@ -2,7 +2,9 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/cd8pet
+# The suite runs as the app role (owns nothing; audit rows INSERT/SELECT) after migrating as the owner.
+TEST_MIGRATE_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/cd8pet
+TEST_DATABASE_URL ?= postgres://cd8pet_suite@127.0.0.1:5432/cd8pet
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 DEMO_ADDR ?= 127.0.0.1:8000
 
@@ -34,10 +36,10 @@ services:
 	  for i in $$(seq 1 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 1; done; }
 
 test: install services system-deps
-	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python manage.py makemigrations --check --dry-run
+	DATABASE_URL=$(TEST_MIGRATE_DATABASE_URL) $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest -q
+	DATABASE_URL=$(TEST_DATABASE_URL) MIGRATE_DATABASE_URL=$(TEST_MIGRATE_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest -q
 
 lint: install
 	$(BIN)/ruff format --check .

@@ -17,3 +17,17 @@ class TokenForm(forms.Form):
         if not token.isdigit():
             raise forms.ValidationError("Enter the 6-digit code shown by the app.")
         return token
+
+
+class RemoveSecondFactorForm(TokenForm):
+    password = forms.CharField(
+        label="Your password", widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+
+    token = forms.CharField(
+        label="Code from your authenticator app",
+        max_length=8,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+    prefix = "remove"  # shown beside the enrolment form, whose code field is also "token"
+    field_order = ["password", "token"]

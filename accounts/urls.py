@@ -16,4 +16,5 @@ urlpatterns = [
     path("reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("two-factor/", views.otp_enrol, name="otp_enrol"),
     path("two-factor/verify/", views.otp_verify, name="otp_verify"),
+    path("two-factor/remove/", views.otp_remove, name="otp_remove"),
 ]

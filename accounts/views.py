@@ -12,9 +12,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
 
 from accounts import lockout, otp, services
-from accounts.forms import TokenForm
+from accounts.forms import RemoveSecondFactorForm, TokenForm
 from trial import audit_events
 from trial.audit import AuditContext
 from trial.web import add_validation_errors
@@ -111,9 +112,30 @@ def otp_enrol(request: HttpRequest) -> HttpResponse:
             return redirect(_safe_next(request, request.GET.get("next", "")))
     context = {
         "form": form,
+        "remove_form": RemoveSecondFactorForm(),
         "uri": device.config_url,
         "qr_svg": otp.qr_svg(device.config_url),
         "enrolled": otp.has_confirmed_device(request.user),
         "required": otp.is_required(request.user),
     }
     return render(request, "accounts/otp_enrol.html", context, status=400 if form.errors else 200)
+
+
+@require_POST
+def otp_remove(request: HttpRequest) -> HttpResponse:
+    """Switch one's own second factor off (password and a current code again; audited)."""
+    form = RemoveSecondFactorForm(request.POST)
+    if form.is_valid():
+        try:
+            services.totp_device_remove(
+                ctx=AuditContext.from_request(request),
+                user=request.user,
+                password=form.cleaned_data["password"],
+                token=form.cleaned_data["token"],
+            )
+        except ValidationError as exc:
+            add_validation_errors(form, exc)
+        else:
+            messages.success(request, "Two-factor authentication is off for your account.")
+            return redirect("otp_enrol")
+    return render(request, "accounts/otp_remove.html", {"form": form}, status=400)

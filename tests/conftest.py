@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from tests import factories
+from tests import db_roles, factories
 from trial.models import Role
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -111,8 +111,16 @@ def celery_worker_process(transactional_db):
 
 
 @pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """With MIGRATE_DATABASE_URL set (`make test`), create and migrate the test database as the owner."""
+    if db_roles.owner_url():
+        db_roles.log_in_as_owner()
+
+
+@pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
-    """Let pytest-django's flush TRUNCATE the audit table in the test database only (trial migration 0005)."""
+    """Let pytest-django's flush TRUNCATE the audit table in the test database only (trial migration 0005);
+    then, with MIGRATE_DATABASE_URL set, grant the app role and run the whole suite as that role."""
     from django.db import connection, connections
 
     if connection.vendor == "postgresql":
@@ -120,3 +128,10 @@ def django_db_setup(django_db_setup, django_db_blocker):
             name = connection.ops.quote_name(connection.settings_dict["NAME"])
             cursor.execute(f"ALTER DATABASE {name} SET cd8pet.allow_audit_truncate = 'on'")
         connections.close_all()
+    if db_roles.owner_url():
+        with django_db_blocker.unblock():
+            db_roles.grant_suite_role()
+        db_roles.log_in_as_app()
+    yield
+    if db_roles.owner_url():
+        db_roles.log_in_as_owner()  # pytest-django drops the test database, which only its owner may

@@ -136,3 +136,42 @@ def test_an_unknown_role_in_otp_required_roles_fails_the_checks(settings):
     settings.OTP_REQUIRED_ROLES = ["investigators"]
     with pytest.raises(SystemCheckError, match="unknown roles: investigators"):
         call_command("check")
+
+
+REMOVE = "/accounts/two-factor/remove/"
+
+
+def _log_in_with_code(client, device) -> None:
+    client.post(LOGIN, {"username": device.user.username, "password": PASSWORD})
+    assert client.post(VERIFY, {"token": code(device)}).status_code == 302
+
+
+def _remove(client, device, password=PASSWORD, token=None):
+    """Remove with the next step's code: the login just used the current one, and codes are single-use."""
+    return client.post(
+        REMOVE, {"remove-password": password, "remove-token": token if token is not None else code(device, 1)}
+    )
+
+
+def test_a_user_switches_their_own_second_factor_off_with_password_and_code(client, investigator, device):
+    _log_in_with_code(client, device)
+    assert b"Switch it off" in client.get(ENROL).content
+    refused = _remove(client, device, token=wrong_code(device))
+    assert refused.status_code == 400 and "not correct" in refused.content.decode()
+    assert TOTPDevice.objects.filter(user=investigator).exists()
+    assert LoginFailure.objects.filter(username="ivan").count() == 1  # counted like a failed login
+    assert _remove(client, device, password="not the password").status_code == 400
+    response = _remove(client, device)
+    assert response.status_code == 302 and response["Location"] == ENROL
+    assert not TOTPDevice.objects.filter(user=investigator).exists()
+    entry = AuditEntry.objects.filter(action=AuditAction.ACCOUNT, object_id=str(investigator.pk)).latest("id")
+    assert entry.changes["totp_device"] == [device.persistent_id, None] and "switched off" in entry.reason
+
+
+def test_a_role_that_requires_the_second_factor_cannot_switch_it_off(client, investigator, device, settings):
+    settings.OTP_REQUIRED_ROLES = ["investigator"]
+    _log_in_with_code(client, device)
+    assert b"Switch it off" not in client.get(ENROL).content
+    response = _remove(client, device)
+    assert response.status_code == 400 and "requires two-factor" in response.content.decode()
+    assert TOTPDevice.objects.filter(user=investigator, confirmed=True).exists()

@@ -34,6 +34,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance, statu
 from werkzeug.test import Client
 
 from exports import services as export_services
+from tests.api.schemathesis_creates import valid_writes
 from tests.factories import ctx_for
 
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "5"))
@@ -218,6 +219,45 @@ def _tokens() -> dict[str, str]:
     return keys
 
 
+def _token_for(username: str, issuer: str = "data_manager") -> str:
+    from django.contrib.auth import get_user_model
+
+    ctx = ctx_for(get_user_model().objects.get(username=issuer))
+    return export_services.token_issue(
+        ctx=ctx, username=username, label="schemathesis writes", read_only=False
+    )[1]
+
+
+def _valid_writes_run(schema: Any) -> RoleRun:
+    """Each write operation once with a valid body: the success status, checked against the schema."""
+    run = RoleRun("valid_writes")
+    keys: dict[str, str] = {}
+    for write in valid_writes():
+        operation = schema[write.path][write.method.lower()]
+        key = keys.setdefault(write.username, _token_for(write.username))
+        case = operation.Case(
+            body=write.body,
+            path_parameters=write.path_parameters or {},
+            headers={"Authorization": f"Token {key}"},
+            media_type="application/json",
+        )
+        response = _call(case)
+        run.operations += 1
+        run.cases += 1
+        run.statuses[response.status_code] += 1
+        label = f"{write.method} {write.path} as {write.username}"
+        if response.status_code != write.expected:
+            run.failures[label] = (
+                f"expected {write.expected}, got {response.status_code}: {response.text[:400]}"
+            )
+            continue
+        try:
+            case.validate_response(response, checks=CHECKS)
+        except (Exception, FailureGroup) as exc:
+            run.failures[label] = _describe(case, response, exc)
+    return run
+
+
 def _unknown_token_run(operations: list[Any]) -> RoleRun:
     """Every operation with a token that does not exist: the documented 401, nothing else."""
     run = RoleRun("unknown_token")
@@ -250,15 +290,45 @@ def test_every_operation_with_three_roles_has_no_server_error_and_matches_its_sc
             _run_operation(operation, key, ids.get(operation.path.split("{id}")[0]), run)
         runs.append(run)
     runs.append(_unknown_token_run(operations))
+    runs.append(_valid_writes_run(schema))
     with capsys.disabled():
         print()
         for run in runs:
             print(run.summary())
         for (method, path), reason in EXCLUDED.items():
             print(f"schemathesis excluded {method} {path}: {reason}")
-    for run in runs[:-1]:  # the run reached real data and every operation, for every role
+    writes = runs[-1]
+    assert (
+        writes.operations >= 5 and sum(n for code, n in writes.statuses.items() if code < 300) == writes.cases
+    )
+    for run in runs[:-2]:  # the run reached real data and every operation, for every role
         assert run.operations == len(operations) - len(EXCLUDED) and run.statuses[200] > 0, run.summary()
     report = "\n\n".join(
         f"[{run.role}] {sig}\n{detail}" for run in runs for sig, detail in run.failures.items()
     )
     assert not report, report
+
+
+@pytest.mark.django_db
+def test_the_throttle_answers_429_as_documented(coordinator, data_manager, keep_connection, monkeypatch):
+    """Past its rate a token gets 429 with Retry-After, in the documented problem-details shape."""
+    from django.core.cache import cache
+
+    from exports.permissions import TokenRateThrottle
+
+    monkeypatch.setattr(TokenRateThrottle, "get_rate", lambda self: "3/hour")
+    cache.clear()
+    schema = _load_schema()
+    operation = schema["/api/v1/export/participants/"]["get"]
+    key = _token_for(coordinator.username, issuer=data_manager.username)
+    responses = []
+    for _ in range(4):
+        case = operation.Case(headers={"Authorization": f"Token {key}"}, query={})
+        responses.append((case, _call(case)))
+    assert [r.status_code for _, r in responses] == [200, 200, 200, 429]
+    case, throttled = responses[-1]
+    case.validate_response(throttled, checks=CHECKS)
+    headers = {name.lower(): value for name, value in throttled.headers.items()}
+    retry_after = headers["retry-after"]
+    assert int(retry_after[0] if isinstance(retry_after, list) else retry_after) > 0
+    assert throttled.json()["status"] == 429

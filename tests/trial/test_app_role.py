@@ -6,11 +6,13 @@ from __future__ import annotations
 import psycopg
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, transaction
 
+from tests.db_roles import owner_role
 from trial.models import AuditEntry
 
 ROLE = "cd8pet_app_test"
+AUDIT = "trial_auditentry"
 
 
 def _app_connection() -> psycopg.Connection:
@@ -26,7 +28,8 @@ def _refused(conn: psycopg.Connection, sql: str) -> str:
 
 @pytest.mark.django_db(transaction=True)
 def test_the_app_role_cannot_change_or_remove_audit_rows_even_with_triggers_off(participant):
-    call_command("grant_app_role", app_url=f"postgres://{ROLE}@127.0.0.1/x")
+    with owner_role():  # as `make db-roles` does after migrate
+        call_command("grant_app_role", app_url=f"postgres://{ROLE}@127.0.0.1/x")
     entry = AuditEntry.objects.order_by("seq").first()
     with _app_connection() as conn:
         conn.autocommit = True
@@ -83,3 +86,22 @@ def test_grant_app_role_refuses_bad_input_with_one_line():
         call_command("grant_app_role", app_url="postgres://Robert';DROP@127.0.0.1/x")
     with pytest.raises(CommandError, match="must not be the owner"):
         call_command("grant_app_role", app_url=f"postgres://{connection.settings_dict['USER']}@127.0.0.1/x")
+
+
+@pytest.mark.django_db
+def test_make_test_runs_the_suite_as_the_app_role_and_migrates_as_the_owner(participant):
+    """`make test` names two URLs: the suite's own connection is the granted role, not the owner."""
+    from tests import db_roles
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_user, pg_get_userbyid(relowner) FROM pg_class WHERE relname = %s", [AUDIT]
+        )
+        current, owner = cursor.fetchone()
+    if not db_roles.owner_url():  # a plain `pytest` with one URL runs as that login
+        assert current == connection.settings_dict["USER"]
+        return
+    assert current == db_roles.app_role() != owner == db_roles.owner_role_name()
+    entry = AuditEntry.objects.order_by("id").first()
+    with pytest.raises(Exception, match="permission denied"), transaction.atomic():
+        AuditEntry.objects.filter(pk=entry.pk).update(reason="rewritten")

@@ -15,14 +15,15 @@ from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 
 from tests import factories
+from tests.db_roles import owner_role
 from trial.audit import AuditContext, write_entry
 from trial.audit_chain import GENESIS, entry_digest, pending_count, seal_pending, verify
 from trial.models import AuditEntry, AuditSource, Site
 
 
 def _tamper(sql: str, params: list) -> None:
-    """Run SQL with the append-only triggers off, as the superuser the tests connect as."""
-    with connection.cursor() as cur:
+    """Run SQL with the append-only triggers off, as the database owner (a superuser here)."""
+    with owner_role(), connection.cursor() as cur:
         cur.execute("SET LOCAL session_replication_role = replica")
         cur.execute(sql, params)
         cur.execute("SET LOCAL session_replication_role = origin")
@@ -143,7 +144,9 @@ def test_audit_verify_finds_a_rewritten_hash_as_a_broken_link(participant):
 
 
 def _refused_by_trigger(sql: str, params: list, op: str = "UPDATE") -> None:
+    """The owner's UPDATE or DELETE is refused by the trigger itself (the app role lacks the privilege)."""
     with (
+        owner_role(),
         pytest.raises(Exception, match=f"append-only: {op} is not allowed"),
         transaction.atomic(),
         connection.cursor() as cur,
@@ -307,18 +310,19 @@ def test_an_audit_write_before_a_row_lock_does_not_deadlock_with_a_row_lock_befo
 
 @pytest.mark.django_db(transaction=True)
 def test_rows_written_before_the_chain_existed_are_chained_by_the_migration():
-    call_command("migrate", "trial", "0003_record_versions", verbosity=0)
-    try:
-        with connection.cursor() as cur:
-            for n in range(3):
-                cur.execute(
-                    "INSERT INTO trial_auditentry (at, user_display, action, app_label, model, object_id,"
-                    " object_repr, changes, reason, source, request_id)"
-                    " VALUES (now(), 'system', 'create', 'trial', 'site', %s, '', %s, '', 'system', '')",
-                    [str(n), json.dumps({"n": [None, n + 0.5]})],
-                )
-    finally:
-        call_command("migrate", "trial", verbosity=0)
+    with owner_role():  # migrations run as the owner
+        call_command("migrate", "trial", "0003_record_versions", verbosity=0)
+        try:
+            with connection.cursor() as cur:
+                for n in range(3):
+                    cur.execute(
+                        "INSERT INTO trial_auditentry (at, user_display, action, app_label, model, object_id,"
+                        " object_repr, changes, reason, source, request_id)"
+                        " VALUES (now(), 'system', 'create', 'trial', 'site', %s, '', %s, '', 'system', '')",
+                        [str(n), json.dumps({"n": [None, n + 0.5]})],
+                    )
+        finally:
+            call_command("migrate", "trial", verbosity=0)
     seqs = list(AuditEntry.objects.order_by("id").values_list("seq", flat=True))
     assert len(seqs) >= 3 and seqs == list(range(1, len(seqs) + 1))  # chained in id order
     assert verify(AuditEntry) == (len(seqs), None)
