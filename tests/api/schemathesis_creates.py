@@ -28,12 +28,12 @@ def _unused_term(participant: Any) -> Any:
     return CtcaeTerm.objects.filter(version="5.0").exclude(pk__in=used).order_by("term").first()
 
 
-def _ae_body(participant: Any, term: Any, onset: dt.date) -> dict[str, Any]:
+def _ae_body(participant: Any, term: Any, onset: dt.date | str) -> dict[str, Any]:
     return {
         "participant": participant.study_id,
         "meddra_code": term.meddra_code,
         "grade": term.defined_grades[0],
-        "onset_date": onset.isoformat(),
+        "onset_date": onset if isinstance(onset, str) else onset.isoformat(),  # a partial date is a string
         "ongoing": True,
         "outcome": "not_recovered",
         "action_anti_pd1": "dose_not_changed",
@@ -93,27 +93,28 @@ def _adverse_event_writes() -> list[Write]:
 
 
 def _pathology_writes() -> list[Write]:
+    """A CD8 score by an NL01 pathologist on an NL01 biopsy they have not scored yet (the demo has two)."""
     from pathology.models import Biopsy, IhcScore
 
-    biopsy = Biopsy.objects.filter(participant__site__code="NL01", voided=False).order_by("id").first()
-    if biopsy is None:
-        return []
-    scored = set(
-        IhcScore.objects.filter(biopsy=biopsy, scorer__username="pathologist_nl01").values_list(
-            "marker__code", flat=True
+    for biopsy in Biopsy.objects.filter(participant__site__code="NL01", voided=False).order_by("id"):
+        scored_by = set(
+            IhcScore.objects.filter(biopsy=biopsy, marker__code="CD8", voided=False).values_list(
+                "scorer__username", flat=True
+            )
         )
-    )
-    if "CD8" in scored:
-        return []
-    body = {
-        "biopsy": biopsy.pk,
-        "marker": "CD8",
-        "score_date": max(biopsy.biopsy_date, timezone.localdate() - dt.timedelta(days=1)).isoformat(),
-        "antibody_clone": "C8/144B",
-        "scoring_method": "digital",
-        "percent_positive": "14.5",
-    }
-    return [Write("POST", "/api/v1/ihc-scores/", "pathologist_nl01", body, 201)]
+        for username in ("pathologist_nl01", "pathologist2_nl01"):
+            if username in scored_by:
+                continue
+            body = {
+                "biopsy": biopsy.pk,
+                "marker": "CD8",
+                "score_date": timezone.localdate().isoformat(),
+                "antibody_clone": "C8/144B",
+                "scoring_method": "digital",
+                "percent_positive": "14.5",
+            }
+            return [Write("POST", "/api/v1/ihc-scores/", username, body, 201)]
+    raise AssertionError("the demo trial has no NL01 biopsy left to score: the write is not exercised")
 
 
 def _lesion_writes() -> list[Write]:
