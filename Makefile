@@ -20,11 +20,17 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
-# Browser tests drive Debian's Chromium; install it when missing (as root on CI and dev machines).
+# Browser tests drive Debian's Chromium; the DICOM tests run dcmtk (dcmcjpeg, dcmcjpls, dcmcrle, dcmconv) and
+# dicom3tools (dciodvfy) as independent peers. Install what is missing (as root on CI and dev machines).
 system-deps:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  echo "Installing Debian chromium for browser tests"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v dcmcjpeg >/dev/null 2>&1 || missing="$$missing dcmtk"; \
+	command -v dciodvfy >/dev/null 2>&1 || missing="$$missing dicom3tools"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages for the tests:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
 # Start PostgreSQL and Redis when they are not running and this machine has them.
 services:
