@@ -15,6 +15,7 @@ SCRIPTS = [
     ("Voxel-wise extended Tofts, vectorised vs curve_fit (issue 5)", ["dce_voxelwise_bench.py"]),
     ("IBSI 1 phantom feature table (issue 5)", ["ibsi1_table.py", "--failures-only"]),
     ("Streamed CSV export vs COPY, peak memory (issue 7)", ["export_bench.py"]),
+    ("Trial-scale pages and whole-trial export memory, demo vs load_scale (issue 17)", ["scale_bench.py"]),
 ]
 
 

@@ -21,7 +21,7 @@ for prefix, basename in [
 ]:
     router.register(prefix, export_api.viewset_for(_resources[prefix]), basename=basename)
 
-for app in ("safety", "imaging", "lesions", "pathology", "exports"):
+for app in ("safety", "imaging", "lesions", "pathology", "exports", "queries", "monitoring"):
     try:
         module = __import__(f"{app}.api_routes", fromlist=["register"])
     except ModuleNotFoundError as exc:

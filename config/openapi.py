@@ -44,6 +44,7 @@ _DESCRIPTIONS = {
     "403": "Authenticated but not allowed (role, site or a read-only token).",
     "404": "No such object (or not visible to the caller's sites), an invalid `cursor` or an unknown `format`.",
     "409": "Conflict: the record changed since it was read (stale version) or the state forbids it.",
+    "423": "Locked: the record, casebook, site or study is frozen or locked; nothing was written.",
     "429": "Too many requests for this token or user; retry after `Retry-After` seconds.",
 }
 
@@ -56,7 +57,7 @@ def _error_codes(method: str, operation: dict[str, Any]) -> list[str]:
     if any(p.get("in") == "query" for p in params) or "requestBody" in operation or method in UNSAFE:
         codes.append("400")
     if method in UNSAFE:
-        codes.append("409")
+        codes += ["409", "423"]
     return sorted(codes)
 
 

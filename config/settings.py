@@ -200,10 +200,13 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_THROTTLE_RATES": {"user": env_str("API_THROTTLE_USER", "20000/hour")},
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # Every API list is a cursor page ({"next", "previous", "results"}; ?page_size=, ?cursor=), as the exports.
+    "DEFAULT_PAGINATION_CLASS": "exports.pagination.IdCursorPagination",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "CD8-PET Trial Data Manager API",
-    "DESCRIPTION": "Read and capture API of the 89Zr-Df-crefmirlimab CD8 PET trial.",
+    # The sponsor workflow from token to files, with curl examples, shown on /api/v1/docs/.
+    "DESCRIPTION": (BASE_DIR / "exports" / "api_workflow.md").read_text(encoding="utf-8"),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -321,6 +324,7 @@ TASK_TIME_LIMITS = {
     ),
     "lesions.tasks.fit_curve": (60, 90),
     "lesions.tasks.fit_voxelwise": (240, 300),
+    "mri.tasks.make_maps": (480, 540),
     "lesions.tasks.analyse_mask": (240, 300),
     "exports.tasks.run_bulk_export": (480, 540),
     "safety.tasks.send_sae_notification": (60, 90),

@@ -15,12 +15,18 @@ urlpatterns = [
     # The split view serves its init script from a URL: no inline script, so it works under the CSP.
     path("api/v1/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("api/v1/export/", include("exports.api_urls")),  # ODM / SDTM / define.xml files (before the router)
     path("api/v1/", include(router.urls)),
     path("safety/", include("safety.urls")),
+    path("casebook/", include("casebook.urls")),
     path("imaging/", include("imaging.urls")),
     path("lesions/", include("lesions.urls")),
+    path("mri/", include("mri.urls")),
     path("pathology/", include("pathology.urls")),
+    path("kinetics/", include("kinetics.urls")),
     path("exports/", include("exports.urls")),
+    path("queries/", include("queries.urls")),
+    path("monitoring/", include("monitoring.urls")),
     path("", include("trial.urls")),
 ]
 

@@ -3,27 +3,27 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.http import StreamingHttpResponse
+from django.http import FileResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
-from rest_framework import mixins, renderers, serializers, status, viewsets
+from rest_framework import mixins, permissions, renderers, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, Throttled
 from rest_framework.exceptions import ValidationError as DRFValidationError
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
-from exports import cursor, selectors, services
+from exports import bulk, cursor, selectors, services
+from exports import history as export_history
+from exports.api_docs import ERRORS_READ, IgnoreAccept
 from exports.csv_body import csv_body
 from exports.limits import ExportLimitReached
 from exports.models import ExportJob
+from exports.pagination import MAX_PAGE, IdCursorPagination
 from exports.permissions import API_AUTHENTICATION, API_PERMISSIONS, API_THROTTLES, IsDataManager
 from exports.resources.base import Resource, serializer_for
 from trial.api_errors import as_drf_error
 from trial.audit import AuditContext
 from trial.models import ApiToken, AuditSource
-
-MAX_PAGE = 1000
 
 
 class CSVRenderer(renderers.BaseRenderer):
@@ -35,24 +35,10 @@ class CSVRenderer(renderers.BaseRenderer):
         return data if isinstance(data, bytes) else str(data or "").encode()
 
 
-class IdCursorPagination(CursorPagination):
-    ordering = "id"
-    page_size = 100
-    page_size_query_param = "page_size"
-    max_page_size = MAX_PAGE
-
-    def decode_cursor(self, request):
-        """A cursor that cannot be decoded is a 400 naming the parameter (DRF answers 404)."""
-        try:
-            return super().decode_cursor(request)
-        except NotFound as exc:
-            raise DRFValidationError({self.cursor_query_param: ["Invalid cursor."]}) from exc
-
-
 def _page_size(request, default: int = 100) -> int:
     raw = request.query_params.get("page_size", str(default))
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
-        raise DRFValidationError({"page_size": f"page_size must be an integer from 1 to {MAX_PAGE}."})
+        raise DRFValidationError({"page_size": [f"page_size must be an integer from 1 to {MAX_PAGE}."]})
     return int(raw)
 
 
@@ -159,6 +145,14 @@ def _build_viewset(resource: Resource) -> type:
             selectors.attach_nested(resource, found)
             return Response(self.get_serializer(found[0]).data)
 
+        @action(detail=True, methods=["get"], url_path="history", pagination_class=None)
+        def history(self, request, *args, **kwargs):
+            pk = kwargs.get("pk", "")
+            if not str(pk).isdigit() or not self.get_queryset().filter(pk=pk).exists():
+                raise NotFound()
+            entries = export_history.history(resource, int(pk))
+            return Response({"resource": resource.name, "id": int(pk), "entries": entries})
+
         @action(
             detail=False,
             methods=["get"],
@@ -170,13 +164,15 @@ def _build_viewset(resource: Resource) -> type:
             try:
                 after = cursor.decode(request.query_params.get("since"))
             except cursor.CursorError as exc:
-                raise DRFValidationError({"since": str(exc)}) from exc
+                raise DRFValidationError({"since": [str(exc)]}) from exc
             page = selectors.change_page(resource, request.user, after, _page_size(request, 500))
-            items = []
-            for item in page.items:
-                if item["record"] is not None:
-                    item = {**item, "record": record(item["record"]).data}
-                items.append(item)
+            # One list serializer for the page: its fields are built once, not once per record (issue 17).
+            live = [item["record"] for item in page.items if item["record"] is not None]
+            serialised = iter(record(live, many=True).data)
+            items = [
+                {**item, "record": next(serialised)} if item["record"] is not None else item
+                for item in page.items
+            ]
             return Response({"results": items, "next_cursor": page.next_cursor, "has_more": page.has_more})
 
     ResourceViewSet.__name__ = f"{record.__name__}ViewSet"
@@ -193,12 +189,19 @@ def _build_viewset(resource: Resource) -> type:
         list=extend_schema(
             parameters=[*params, csv_param, size],
             description=resource.description,
-            responses={200: record(many=True)},
+            responses={200: record(many=True), **ERRORS_READ},
         ),
-        retrieve=extend_schema(description=resource.description),
+        retrieve=extend_schema(description=resource.description, responses={200: record, **ERRORS_READ}),
+        history=extend_schema(
+            responses={200: export_history.HistoryPage, **ERRORS_READ},
+            description=(
+                f"Audit history of one {resource.name} record: every change with who, when (UTC), the old and "
+                "new values and the reason, oldest first."
+            ),
+        ),
         changes=extend_schema(
             parameters=[since, size],
-            responses={200: change_page_serializer(resource, record)},
+            responses={200: change_page_serializer(resource, record), **ERRORS_READ},
             description=(
                 f"Incremental sync of {resource.name}: every object changed after the cursor, once, at "
                 "its latest change (current state, or a tombstone when voided), with the next cursor."
@@ -325,7 +328,15 @@ class ExportJobSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_download_url(self, job: ExportJob) -> str | None:
-        return f"/exports/jobs/{job.pk}/download/" if job.status == ExportJob.Status.DONE else None
+        """The API download (the same token that started the job may fetch it)."""
+        return f"/api/v1/export/bulk/{job.pk}/download/" if job.status == ExportJob.Status.DONE else None
+
+
+class CanStartExport(permissions.BasePermission):
+    message = "Only data managers and the sponsor can start a bulk export."
+
+    def has_permission(self, request, view) -> bool:
+        return services.can_start_export(request.user)
 
 
 class ExportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -337,9 +348,12 @@ class ExportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     serializer_class = ExportJobSerializer
     pagination_class = IdCursorPagination
 
+    content_negotiation_class = IgnoreAccept
+
     def get_permissions(self):
         if self.action == "create":
-            return [*super().get_permissions(), IsDataManager()]
+            # Starting an export writes no clinical data: read-only (sponsor) tokens may start one.
+            return [permissions.IsAuthenticated(), CanStartExport()]
         return super().get_permissions()
 
     def get_queryset(self):
@@ -347,7 +361,26 @@ class ExportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             return ExportJob.objects.none()
         return selectors.export_jobs_for(self.request.user)
 
-    @extend_schema(request=None, responses={202: ExportJobSerializer})
+    @extend_schema(
+        responses={(200, "application/zip"): OpenApiTypes.BINARY, **ERRORS_READ},
+        description="The zip of a finished bulk export (404 while it is not ready).",
+    )
+    @action(detail=True, methods=["get"], url_path="download")
+    def download(self, request, *args, **kwargs):
+        job = self.get_object()
+        if job.status != ExportJob.Status.DONE:
+            raise NotFound("This export is not ready.")
+        services.export_job_downloaded(
+            ctx=AuditContext.from_request(request, source=AuditSource.API), job=job
+        )
+        return FileResponse(
+            bulk.open_zip_bytes(job),
+            as_attachment=True,
+            filename=f"cd8pet-export-{job.pk}.zip",
+            content_type="application/zip",
+        )
+
+    @extend_schema(request=None, responses={202: ExportJobSerializer, **ERRORS_READ})
     def create(self, request, *args, **kwargs):
         try:
             job = services.export_job_start(ctx=AuditContext.from_request(request, source=AuditSource.API))

@@ -114,12 +114,8 @@ def write_snapshot_zip(*, user: Any, target: Path, progress: Progress, pause_sec
 
 def _extra_steps(user: Any) -> list[tuple[str, Callable[[zipfile.ZipFile], list[str]]]]:
     steps: list[tuple[str, Callable[[zipfile.ZipFile], list[str]]]] = []
-    try:
-        from exports import odm_data
-    except ImportError:
-        odm_data = None
-    if odm_data is not None:
-        steps.append(("ODM snapshot", lambda zf: odm_data.write_snapshot_into(zf, user)))
+    steps.append(("ODM files", lambda zf: _write_odm(zf, user)))
+    steps.append(("Dataset-JSON and Define-XML", lambda zf: _write_dataset_json(zf, user)))
     try:
         from exports import sdtm_data
     except ImportError:
@@ -127,6 +123,33 @@ def _extra_steps(user: Any) -> list[tuple[str, Callable[[zipfile.ZipFile], list[
     if sdtm_data is not None:
         steps.append(("SDTM datasets", lambda zf: sdtm_data.write_datasets_into(zf, user)))
     return steps
+
+
+def _write_odm(zf: zipfile.ZipFile, user: Any) -> list[str]:
+    """ODM 1.3.2 Snapshot and Transactional files, streamed into the zip (inside the export's snapshot)."""
+    from exports import odm_stream
+
+    scope = odm_stream.Scope(user=user, site_ids=None)
+    created = timezone.now()
+    _write(zf, "odm/snapshot.xml", odm_stream.snapshot(scope, created)[0])
+    _write(zf, "odm/transactional.xml", odm_stream.transactional(scope, created)[0])
+    return ["odm/snapshot.xml", "odm/transactional.xml"]
+
+
+def _write_dataset_json(zf: zipfile.ZipFile, user: Any) -> list[str]:
+    """Dataset-JSON 1.1 beside each XPT, and define.xml (Define-XML 2.1)."""
+    from exports import define_xml, sdtm_files
+
+    created = timezone.now()
+    names = []
+    for dataset in sdtm_files.domains():
+        rows = sdtm_files.domain_rows(user, dataset.name)
+        _write(
+            zf, f"sdtm/{dataset.name.lower()}.json", sdtm_files.dataset_json_chunks(dataset, rows, created)
+        )
+        names.append(f"sdtm/{dataset.name.lower()}.json")
+    _write(zf, "sdtm/define.xml", define_xml.chunks(created))
+    return [*names, "sdtm/define.xml"]
 
 
 def run(job_id: int, pause_seconds: float = 0.0) -> None:

@@ -17,7 +17,7 @@ from django.db.models import BigIntegerField, Exists, F, OuterRef, Q, QuerySet, 
 from django.db.models.functions import Coalesce
 
 from exports.cursor import Position
-from trial.models import AuditEntry
+from trial.models import AuditEntry, AuditLatest
 
 HORIZON_SQL = """
 WITH snap AS (SELECT pg_current_snapshot() AS s),
@@ -72,7 +72,17 @@ class Change:
 def entries_after(
     *, app_label: str, model: str, after: Position, limit: int, site_ids: list[int] | None, upto: int
 ) -> list[Change]:
-    """Latest entry per object after `after` and below the txid horizon `upto`, in (txid, id) order."""
+    """Latest entry per object after `after` and below the txid horizon `upto`, in (txid, id) order.
+
+    On PostgreSQL this reads trial.AuditLatest (one row per object, kept by an insert trigger) through its
+    (app_label, model, txid, entry_id) index: superseded entries are never scanned. An object whose latest
+    entry is still above the horizon waits until it is below (its earlier entries are not sent meanwhile);
+    its position is after every cursor handed out so far, so nothing is missed.
+    """
+    if connection.vendor == "postgresql":
+        return _latest_after(
+            app_label=app_label, model=model, after=after, limit=limit, site_ids=site_ids, upto=upto
+        )
     base = _entries().filter(app_label=app_label, model=model, tx__lt=upto)
     later = base.filter(object_id=OuterRef("object_id")).filter(
         Q(tx__gt=OuterRef("tx")) | Q(tx=OuterRef("tx"), id__gt=OuterRef("id"))
@@ -85,6 +95,20 @@ def entries_after(
         .order_by("tx", "id")
         .values_list("id", "tx", "object_id", "action", "at")[:limit]
     )
+    return [Change(*row) for row in rows]
+
+
+def _latest_after(
+    *, app_label: str, model: str, after: Position, limit: int, site_ids: list[int] | None, upto: int
+) -> list[Change]:
+    qs = AuditLatest.objects.filter(
+        app_label=app_label, model=model, txid__gte=after.txid, txid__lt=upto
+    ).filter(Q(txid__gt=after.txid) | Q(entry_id__gt=after.entry_id))
+    if site_ids is not None:
+        qs = qs.filter(site_id__in=site_ids)
+    rows = qs.order_by("txid", "entry_id").values_list("entry_id", "txid", "object_id", "action", "at")[
+        :limit
+    ]
     return [Change(*row) for row in rows]
 
 

@@ -29,6 +29,8 @@ def _kind(resource: Resource, col) -> str:
         return "datetime"
     if isinstance(field, models.JSONField):
         return "json"
+    if isinstance(field, models.FloatField):
+        return "float"
     return "plain"
 
 
@@ -37,6 +39,8 @@ def _select(name: str, kind: str) -> str:
         return f"CASE WHEN {name} THEN 'true' WHEN NOT {name} THEN 'false' END"
     if kind == "datetime":
         return f"""to_char({name} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+    if kind == "float":  # PostgreSQL prints 48::float8 as '48', Python (the row writer) as '48.0'
+        return f"CASE WHEN {name}::text ~ '^-?[0-9]+$' THEN {name}::text || '.0' ELSE {name}::text END"
     # Text that a spreadsheet would run as a formula gets a leading ' (numbers such as -1.5 stay as they are).
     return escape_sql(name)
 

@@ -82,8 +82,7 @@ def filter_serializer(resource: Resource) -> type[serializers.Serializer]:
     for name in resource.date_fields:
         fields[f"{name}_from"] = DateOrDateTimeField(required=False)
         fields[f"{name}_to"] = DateOrDateTimeField(required=False)
-    if resource.has_updated_at:
-        fields["changed_since"] = DateTimeParam(required=False)
+    fields["changed_since"] = DateTimeParam(required=False)
     if resource.has_voided:
         fields["include_voided"] = serializers.ChoiceField(required=False, choices=["0", "1"])
     return type(f"{resource.name.title().replace('-', '')}Filters", (serializers.Serializer,), fields)

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import BigIntegerField, QuerySet
+from django.db.models.functions import Cast
 
 from exports import changes, filters
 from exports.cursor import Position
@@ -36,8 +37,7 @@ def filter_params(resource: Resource) -> list[tuple[str, str]]:
     for name in resource.date_fields:
         params.append((f"{name}_from", f"{name} on or after this ISO 8601 date (or date-time)."))
         params.append((f"{name}_to", f"{name} on or before this ISO 8601 date (or date-time)."))
-    if resource.has_updated_at:
-        params.append(("changed_since", "Records created or changed at or after this ISO 8601 date-time."))
+    params.append(("changed_since", "Records created or changed at or after this ISO 8601 date-time."))
     if resource.has_voided:
         params.append(
             ("include_voided", "1 to include voided records (default 1: voided rows carry voided=true).")
@@ -65,11 +65,24 @@ def apply_filters(resource: Resource, qs: QuerySet, params: Any) -> QuerySet:
             elif not is_datetime and isinstance(when, dt.datetime):
                 when = when.date()
             qs = qs.filter(**{f"{field}__{lookup}": when})
-    if resource.has_updated_at and values.get("changed_since"):
-        qs = qs.filter(updated_at__gte=values["changed_since"])
+    if values.get("changed_since"):
+        qs = _changed_since(resource, qs, values["changed_since"])
     if resource.has_voided and values.get("include_voided") == "0":
         qs = qs.filter(voided=False)
     return qs
+
+
+def _changed_since(resource: Resource, qs: QuerySet, since: dt.datetime) -> QuerySet:
+    """Rows changed at or after `since`: by updated_at, or by their audit entries (derived results)."""
+    if resource.has_updated_at:
+        return qs.filter(updated_at__gte=since)
+    from trial.models import AuditEntry
+
+    app_label, model = resource.audit_key
+    changed = AuditEntry.objects.filter(
+        app_label=app_label, model=model, at__gte=since, object_id__regex=r"^[0-9]+$"
+    ).annotate(object_pk=Cast("object_id", BigIntegerField()))
+    return qs.filter(pk__in=changed.values("object_pk"))
 
 
 def rows(resource: Resource, qs: QuerySet) -> QuerySet:
@@ -118,7 +131,8 @@ def change_page(resource: Resource, user: Any, after: Position, limit: int) -> C
         model=model,
         after=after,
         limit=limit + 1,
-        site_ids=access.visible_site_ids(user),
+        # Records without a site field (sites) are scoped by the rows they show, not by the entries' site.
+        site_ids=access.visible_site_ids(user) if resource.site_field else None,
         upto=upto,
     )
     has_more = len(entries) > limit

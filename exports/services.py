@@ -118,3 +118,16 @@ def csv_export_requested(*, ctx: AuditContext, resource: str, params: dict[str, 
         changes={"query": [None, params]},
         reason=f"CSV export of {resource}",
     )
+
+
+def file_export_requested(*, ctx: AuditContext, what: str, params: dict[str, Any]) -> None:
+    """Record a file export over the API (ODM, SDTM dataset, define.xml) with its parameters."""
+    write_event(
+        ctx,
+        AuditAction.EXPORT,
+        None,
+        app_label="exports",
+        model="file",
+        changes={"query": [None, params]},
+        reason=f"{what} exported",
+    )

@@ -24,7 +24,6 @@ from trial.api_errors import as_drf_error
 from trial.api_versions import VersionETagMixin
 from trial.audit import AuditContext
 from trial.models import AuditSource
-from trial.selectors import participant_list
 
 
 class ScanSerializer(serializers.ModelSerializer):
@@ -53,7 +52,12 @@ class ScanSerializer(serializers.ModelSerializer):
         ]
 
     def get_latest_upload(self, scan: Scan) -> dict | None:
-        upload = selectors.latest_upload(scan)
+        # The list prefetches the uploads (no query per scan); a single scan reads its latest one.
+        prefetched = getattr(scan, "live_uploads_newest_first", None)
+        if prefetched is not None:
+            upload = prefetched[0] if prefetched else None
+        else:
+            upload = selectors.latest_upload(scan)
         if upload is None:
             return None
         return {
@@ -178,9 +182,7 @@ class ScanViewSet(VersionETagMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = ScanSerializer
 
     def get_queryset(self):
-        if self.action == "list":
-            services.scans_ensure_for_participants(participant_list(user=self.request.user))
-        return selectors.scan_list(user=self.request.user).order_by("id")
+        return selectors.prefetch_latest_upload(selectors.scan_list(user=self.request.user)).order_by("id")
 
     def dispatch(self, request, *args, **kwargs):
         if request.method != "POST":

@@ -23,3 +23,6 @@ class ImagingConfig(AppConfig):
         trial_views.VOIDABLE_MODELS.add("imaging.seriesupload")
         trial_services.VOID_HOOKS["imaging.seriesupload"] = _upload_void_hook
         trial_services.VOID_HOOKS["quant.pet.voi"] = hooks.on_voi_void
+        from trial.write_gate import register_listener
+
+        register_listener(hooks.plan_scans_for_visit)

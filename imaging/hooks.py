@@ -11,9 +11,17 @@ from imaging.models import Modality
 from trial import access
 
 
+def plan_scans_for_visit(instance, *, action: str, changes: dict, ctx: Any, reason: str) -> None:
+    """Write-gate listener: a PET or MRI visit gets its Scan when the visit is planned (or first recorded, for
+    visits planned before scans were), in the same transaction, so pages and API lists only read."""
+    if instance._meta.label_lower != "trial.visit" or instance.kind not in ("pet", "mri"):
+        return
+    if action == "create" or (action == "update" and not hasattr(instance, "scan")):
+        services.scans_ensure_for_participant(instance.participant)
+
+
 def participant_section(request, participant) -> list[dict[str, Any]]:
-    services.scans_ensure_for_participant(participant)
-    scans = list(
+    scans = selectors.with_latest_upload(
         selectors.scan_list(user=request.user).filter(participant=participant).order_by("visit__planned_date")
     )
     return [
@@ -21,7 +29,7 @@ def participant_section(request, participant) -> list[dict[str, Any]]:
             "title": "PET and MRI scans",
             "template": "imaging/_participant_section.html",
             "context": {
-                "scans": [(s, selectors.effective_status(s), selectors.latest_upload(s)) for s in scans],
+                "scans": [(s, selectors.effective_status(s), s.latest_upload) for s in scans],
                 "participant": participant,
                 "can_upload": access.can(request.user, "imaging", participant.site_id),
             },
@@ -31,8 +39,10 @@ def participant_section(request, participant) -> list[dict[str, Any]]:
 
 def timeline_items(participant) -> list[dict[str, Any]]:
     items = []
-    for scan in participant.scans.filter(voided=False, modality=Modality.PET).select_related("visit"):
-        upload = selectors.latest_upload(scan)
+    for scan in selectors.with_latest_upload(
+        participant.scans.filter(voided=False, modality=Modality.PET).select_related("visit")
+    ):
+        upload = scan.latest_upload
         if upload is None:
             continue
         items.append(

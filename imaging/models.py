@@ -83,6 +83,12 @@ class SeriesUpload(ClinicalRecord):
         help_text="Injection time, activity and weight used, with their sources."
     )
     deid_profile = models.JSONField(default=dict)
+    intake_report = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="What the upload held besides the series used: ignored files with reasons, other series, "
+        "transfer syntaxes and lossy compression.",
+    )
     state = models.CharField(max_length=12, choices=UploadState.choices, default=UploadState.STORED)
     progress = models.PositiveSmallIntegerField(default=0)
     state_message = models.TextField(blank=True)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, DateField, Exists, ExpressionWrapper, F, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from imaging.models import Finding, Modality, Scan, ScanStatus, SeriesUpload, UploadState, Voi, VoiResult
+from imaging.models import Finding, Modality, Scan, ScanStatus, SeriesUpload, Voi, VoiResult
 from trial.access import scope_to_user, sites_visible_to
 from trial.models import Participant, TracerDose, VisitStatus
 from trial.selectors import scoped_get
@@ -45,6 +45,20 @@ def latest_upload(scan: Scan) -> SeriesUpload | None:
     return scan.uploads.filter(voided=False).order_by("-created_at", "-id").first()
 
 
+def prefetch_latest_upload(scans: QuerySet[Scan]) -> QuerySet[Scan]:
+    """Scans with `live_uploads_newest_first` prefetched (one query for a whole page of scans)."""
+    live = SeriesUpload.objects.filter(voided=False).order_by("-created_at", "-id")
+    return scans.prefetch_related(Prefetch("uploads", queryset=live, to_attr="live_uploads_newest_first"))
+
+
+def with_latest_upload(scans: QuerySet[Scan]) -> list[Scan]:
+    """The scans, each with `latest_upload` (as `latest_upload()` gives it), in two queries."""
+    result = list(prefetch_latest_upload(scans))
+    for scan in result:
+        scan.latest_upload = scan.live_uploads_newest_first[0] if scan.live_uploads_newest_first else None
+    return result
+
+
 def scan_vois(scan: Scan) -> list[Voi]:
     upload = latest_upload(scan)
     if upload is None:
@@ -71,49 +85,91 @@ def effective_status(scan: Scan) -> str:
     return scan.status
 
 
-def worklist(*, user: Any, today: dt.date | None = None) -> list[dict[str, Any]]:
-    """Per visible site: PET/MRI scans due, overdue, waiting for upload and waiting for review."""
-    today = today or timezone.localdate()
-    scans = list(
-        scan_list(user=user).prefetch_related(
-            Prefetch(
-                "findings",
-                queryset=Finding.objects.filter(voided=False, acknowledged=False),
-                to_attr="open_findings",
+WORKLIST_BUCKETS = {
+    "due": "Due",
+    "overdue": "Overdue",
+    "upload": "Waiting for upload",
+    "review": "Waiting for review",
+}
+
+
+def _bucket_conditions(today: dt.date) -> dict[str, Q]:
+    """The worklist buckets as SQL conditions on scans annotated with `open_findings_exist`, `window_start` and
+    `window_end`. A scheduled scan whose visit is done counts as acquired; missed visits and analysed scans
+    without open findings are in no bucket; a rejected MRI needs nothing from the PET side."""
+    acquired = Q(status=ScanStatus.ACQUIRED) | Q(status=ScanStatus.SCHEDULED, visit__status=VisitStatus.DONE)
+    scheduled = Q(status=ScanStatus.SCHEDULED) & ~Q(visit__status=VisitStatus.DONE)
+    return {
+        "due": scheduled & Q(window_start__lte=today, window_end__gte=today),
+        "overdue": scheduled & Q(window_end__lt=today),
+        "upload": acquired | Q(status=ScanStatus.REJECTED, modality=Modality.PET),
+        "review": Q(status=ScanStatus.UPLOADED) | Q(status=ScanStatus.ANALYSED, open_findings_exist=True),
+    }
+
+
+def _worklist_base(user: Any) -> QuerySet[Scan]:
+    open_findings = Finding.objects.filter(scan=OuterRef("pk"), voided=False, acknowledged=False)
+    return (
+        scan_list(user=user)
+        .exclude(visit__status=VisitStatus.MISSED)
+        .annotate(
+            open_findings_exist=Exists(open_findings),
+            window_start=ExpressionWrapper(
+                F("visit__planned_date") - F("visit__window_before"), output_field=DateField()
             ),
-            Prefetch("uploads", queryset=SeriesUpload.objects.filter(voided=False), to_attr="live_uploads"),
+            window_end=ExpressionWrapper(
+                F("visit__planned_date") + F("visit__window_after"), output_field=DateField()
+            ),
         )
     )
-    rows = []
-    for site in sites_visible_to(user):
-        mine = [s for s in scans if s.participant.site_id == site.pk]
-        buckets: dict[str, list[Scan]] = {"due": [], "overdue": [], "upload": [], "review": []}
-        for scan in mine:
-            bucket = _bucket(scan, today)
-            if bucket:
-                buckets[bucket].append(scan)
-        for key in buckets:
-            buckets[key].sort(key=lambda s: (s.visit.planned_date, s.participant.study_id))
-        rows.append({"site": site, **buckets})
-    return rows
 
 
-def _bucket(scan: Scan, today: dt.date) -> str | None:
-    status = effective_status(scan)
-    if scan.visit.status == VisitStatus.MISSED or status == ScanStatus.ANALYSED and not scan.open_findings:
-        return None
-    if status in (ScanStatus.ACQUIRED, ScanStatus.REJECTED):
-        return "upload" if scan.modality == Modality.PET or status == ScanStatus.ACQUIRED else None
-    if status == ScanStatus.SCHEDULED:
-        if scan.visit.window_end < today:
-            return "overdue"
-        if scan.visit.window_start <= today:
-            return "due"
-        return None
-    if status == ScanStatus.UPLOADED or scan.open_findings:
-        failed = any(u.state == UploadState.FAILED for u in scan.live_uploads)
-        return "review" if scan.open_findings or failed or status == ScanStatus.UPLOADED else None
-    return None
+def worklist_counts(*, user: Any, today: dt.date | None = None) -> list[dict[str, Any]]:
+    """Per visible site the number of scans in each bucket: two queries whatever the number of sites."""
+    today = today or timezone.localdate()
+    conditions = _bucket_conditions(today)
+    counts = {
+        row["participant__site_id"]: row
+        for row in _worklist_base(user)
+        .order_by()
+        .values("participant__site_id")
+        .annotate(**{name: Count("pk", filter=cond) for name, cond in conditions.items()})
+    }
+    empty = dict.fromkeys(conditions, 0)
+    return [
+        {"site": site, **{k: counts.get(site.pk, empty)[k] for k in conditions}}
+        for site in sites_visible_to(user)
+    ]
+
+
+def worklist_scans(
+    *, user: Any, bucket: str, today: dt.date | None = None, site_code: str = ""
+) -> QuerySet[Scan]:
+    """The scans of one bucket in window order, with their open findings (prefetched when evaluated)."""
+    today = today or timezone.localdate()
+    qs = _worklist_base(user).filter(_bucket_conditions(today)[bucket])
+    if site_code:
+        qs = qs.filter(participant__site__code=site_code)
+    return qs.prefetch_related(
+        Prefetch(
+            "findings",
+            queryset=Finding.objects.filter(voided=False, acknowledged=False),
+            to_attr="open_findings",
+        )
+    ).order_by("visit__planned_date", "participant__study_id", "id")
+
+
+def worklist(*, user: Any, today: dt.date | None = None) -> list[dict[str, Any]]:
+    """Per visible site: every PET/MRI scan due, overdue, waiting for upload and waiting for review (one query
+    per bucket; the worklist page shows counts and one bucket a page at a time instead)."""
+    today = today or timezone.localdate()
+    sites = list(sites_visible_to(user))
+    rows = {site.pk: {"site": site, **{k: [] for k in WORKLIST_BUCKETS}} for site in sites}
+    for bucket in WORKLIST_BUCKETS:
+        for scan in worklist_scans(user=user, bucket=bucket, today=today):
+            if scan.participant.site_id in rows:
+                rows[scan.participant.site_id][bucket].append(scan)
+    return [rows[site.pk] for site in sites]
 
 
 def tracer_dose_for(scan: Scan) -> TracerDose | None:

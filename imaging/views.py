@@ -14,7 +14,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from imaging import plots, selectors, services
 from imaging.forms import AcknowledgeForm, FileVoiForm, SeriesChoiceForm, SphereVoiForm
-from imaging.models import Finding, UploadState, VoiSource
+from imaging.models import Finding, UploadState, VoiResult, VoiSource
 from imaging.upload import (
     Limits,
     Received,
@@ -24,9 +24,11 @@ from imaging.upload import (
     expand,
     temp_upload_dir,
 )
-from trial import access, csv_safety
+from trial import access, csv_safety, plot_cache
 from trial.audit import AuditContext
-from trial.selectors import participant_get, participant_list, scoped_get
+from trial.pagination import paginate
+from trial.query_guard import refuse_bad_choices
+from trial.selectors import participant_get, scoped_get
 from trial.web import add_validation_errors
 
 
@@ -40,10 +42,28 @@ def _read_only(request: HttpRequest) -> HttpResponse | None:
 
 
 def worklist(request: HttpRequest) -> HttpResponse:
+    """Bucket counts per site, then one bucket (of one site or all) a page at a time. Reads only: scans are
+    planned when their visits are (imaging.hooks.plan_scans_for_visit)."""
     if (refused := _read_only(request)) is not None:
         return refused
-    services.scans_ensure_for_participants(participant_list(user=request.user))
-    return render(request, "imaging/worklist.html", {"rows": selectors.worklist(user=request.user)})
+    sites = access.sites_visible_to(request.user)
+    if bad := refuse_bad_choices(request, bucket=list(selectors.WORKLIST_BUCKETS)):
+        return bad
+    bucket = request.GET.get("bucket") or "overdue"
+    site_code = request.GET.get("site", "")
+    scans = selectors.worklist_scans(user=request.user, bucket=bucket, site_code=site_code)
+    pager = paginate(request, scans, noun="scans")
+    context = {
+        "rows": selectors.worklist_counts(user=request.user),
+        "buckets": selectors.WORKLIST_BUCKETS,
+        "bucket": bucket,
+        "bucket_title": selectors.WORKLIST_BUCKETS[bucket],
+        "site_code": site_code,
+        "sites": sites,
+        "scans": pager.items,
+        "pager": pager,
+    }
+    return render(request, "imaging/worklist.html", context)
 
 
 def _scan_context(request: HttpRequest, scan) -> dict:
@@ -325,7 +345,6 @@ def distribution(request: HttpRequest, participant_pk: int) -> HttpResponse:
     participant = participant_get(user=request.user, pk=participant_pk)
     if (refused := _read_only(request)) is not None:
         return refused
-    services.scans_ensure_for_participant(participant)
     rows = selectors.distribution_rows(participant)
     return render(
         request,
@@ -342,7 +361,15 @@ def distribution_plot(request: HttpRequest, participant_pk: int) -> HttpResponse
     participant = participant_get(user=request.user, pk=participant_pk)
     if (refused := _read_only(request)) is not None:
         return refused
-    png = plots.distribution_png(selectors.distribution_rows(participant), participant.study_id)
+    version = plot_cache.participant_version(participant.pk) + plot_cache.data_version(
+        VoiResult.objects.filter(participant=participant), stamp="computed_at"
+    )
+    png = plot_cache.cached_bytes(
+        "pet-distribution",
+        [participant.pk],
+        version,
+        lambda: plots.distribution_png(selectors.distribution_rows(participant), participant.study_id),
+    )
     return HttpResponse(png, content_type="image/png")
 
 

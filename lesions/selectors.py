@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, prefetch_related_objects
 
 from lesions import engine
 from lesions.models import (
@@ -20,6 +20,7 @@ from lesions.models import (
     ParticipantResponse,
 )
 from lesions.services import assessment_rows, lesion_rows, measurement_row
+from trial import plot_cache
 from trial.access import scope_to_user
 from trial.models import Participant
 from trial.selectors import participant_list as trial_participant_list
@@ -56,8 +57,13 @@ def derived_image_list(*, user: Any) -> QuerySet[DerivedImage]:
 
 def response_overview(*, user: Any, filters: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """Participants with lesion counts, last assessment and stored responses."""
+    return response_rows(list(trial_participant_list(user=user, filters=filters or {})))
+
+
+def response_rows(participants: list[Participant]) -> list[dict[str, Any]]:
+    """The overview rows of these participants (one page of them): four queries whatever their number."""
     rows = []
-    participants = trial_participant_list(user=user, filters=filters or {}).prefetch_related("lesions")
+    prefetch_related_objects(participants, "lesions")
     best = {r.participant_id: r for r in ParticipantResponse.objects.filter(participant__in=participants)}
     last: dict[int, Assessment] = {}
     for a in Assessment.objects.filter(participant__in=participants, voided=False).order_by("date"):
@@ -238,6 +244,14 @@ def parameter_series(participant: Participant, field: str) -> dict[str, list[tup
 
 
 def parameter_plot_png(participant: Participant, field: str) -> bytes:
+    """The plot below, cached until the participant's data changes (trial.plot_cache)."""
+    version = plot_cache.participant_version(participant.pk)
+    return plot_cache.cached_bytes(
+        "lesion-parameter", [participant.pk, field], version, lambda: _parameter_plot_png(participant, field)
+    )
+
+
+def _parameter_plot_png(participant: Participant, field: str) -> bytes:
     """Parameter vs time per lesion (baseline vs on-treatment) as a PNG."""
     import matplotlib
 
@@ -262,6 +276,14 @@ def parameter_plot_png(participant: Participant, field: str) -> bytes:
 
 
 def sum_plot_png(participant: Participant) -> bytes:
+    """The plot below, cached until the participant's data changes (trial.plot_cache)."""
+    version = plot_cache.participant_version(participant.pk)
+    return plot_cache.cached_bytes(
+        "lesion-sum", [participant.pk], version, lambda: _sum_plot_png(participant)
+    )
+
+
+def _sum_plot_png(participant: Participant) -> bytes:
     """Sum of target diameters over time with the stored responses annotated."""
     import matplotlib
 

@@ -37,7 +37,9 @@ from lesions.models import (
 )
 from trial import access, csv_safety
 from trial.audit import AuditContext, history_for
+from trial.pagination import paginate
 from trial.selectors import participant_get, scoped_get
+from trial.selectors import participant_list as trial_participant_list
 from trial.versioning import VersionConflict
 from trial.web import add_validation_errors, form_page, form_status, without_version
 
@@ -63,13 +65,11 @@ def _form_page(request, form, participant, title, status_ok=200, multipart=False
 @require_GET
 def overview(request: HttpRequest) -> HttpResponse:
     filters = {k: request.GET.get(k, "") for k in ("site", "q")}
+    pager = paginate(request, trial_participant_list(user=request.user, filters=filters), noun="participants")
     return render(
         request,
         "lesions/overview.html",
-        {
-            "rows": selectors.response_overview(user=request.user, filters=filters),
-            "filters": filters,
-        },
+        {"rows": selectors.response_rows(pager.items), "pager": pager, "filters": filters},
     )
 
 

@@ -105,7 +105,7 @@ def biopsy_rows(user: Any, filters: dict[str, str]) -> list[dict[str, Any]]:
             "biopsy": b.sample_id,
             "period": b.period,
             "biopsy_date": b.biopsy_date.isoformat(),
-            "lesion": b.lesion.label,
+            "lesion": b.lesion.label if b.lesion else "",
             "organ": b.organ,
             "tumour_cells_present": b.tumour_cells_present,
             "scan": match[0].visit.code if match else "",

@@ -10,10 +10,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from pathology import analysis_data, linked
+from pathology import analysis_data, linked, selectors
 from pathology.plots import PLOTS, PlotSpec, csv_rows
 from pathology.stats import METHOD_TEXT
-from trial import access, csv_safety
+from trial import access, csv_safety, plot_cache
 from trial.models import AntiPD1Drug, Participant
 from trial.query_guard import refuse_bad_choices
 
@@ -37,10 +37,26 @@ def _spec(request: HttpRequest) -> PlotSpec:
     return spec
 
 
+def data_version() -> str:
+    """Changes with every committed audited write (the audit chain head) and every recomputed VOI result."""
+    from trial.models import AuditEntry
+
+    head = AuditEntry.objects.filter(seq__isnull=False).order_by("-seq").values_list("seq", flat=True).first()
+    voi_result = linked.model("imaging.VoiResult")
+    results = plot_cache.data_version(voi_result.objects.all(), stamp="computed_at") if voi_result else ""
+    return f"audit:{head or 0}|{results}"
+
+
 def rows_for(spec: PlotSpec, user: Any, filters: dict[str, str], cache: dict | None = None) -> list[dict]:
+    """The rows behind a plot, cached (Redis) by the user's sites, the filters and the data version."""
     cache = {} if cache is None else cache
+    if "version" not in cache:
+        cache["version"] = data_version()
     if spec.source not in cache:
-        cache[spec.source] = SOURCES[spec.source](user, filters)
+        params = [spec.source, access.visible_site_ids(user), sorted(filters.items())]
+        cache[spec.source] = plot_cache.cached_value(
+            "analysis-rows", params, cache["version"], lambda: SOURCES[spec.source](user, filters)
+        )
     return cache[spec.source]
 
 
@@ -65,6 +81,7 @@ def analyses(request: HttpRequest) -> HttpResponse:
         "pathology/analyses.html",
         {
             "sections": sections,
+            "agreement": selectors.agreement_rows(user=request.user),
             "filters": filters,
             "query": query,
             "method": METHOD_TEXT,
@@ -80,7 +97,10 @@ def analyses(request: HttpRequest) -> HttpResponse:
 @require_safe
 def plot_png(request: HttpRequest) -> HttpResponse:
     spec = _spec(request)
-    png = spec.render(rows_for(spec, request.user, _filters(request)))
+    filters, cache = _filters(request), {}
+    rows = rows_for(spec, request.user, filters, cache)
+    params = [spec.name, access.visible_site_ids(request.user), sorted(filters.items())]
+    png = plot_cache.cached_bytes("analysis-png", params, cache["version"], lambda: spec.render(rows))
     response = HttpResponse(png, content_type="image/png")
     if request.GET.get("download"):
         response["Content-Disposition"] = f'attachment; filename="{spec.name}.png"'

@@ -12,7 +12,12 @@ from trial.forms import DateInput, VersionedFormMixin
 class BiopsyForm(forms.Form):
     period = forms.ChoiceField(choices=BiopsyPeriod.choices, label="Visit")
     biopsy_date = forms.DateField(widget=DateInput)
-    lesion = forms.ModelChoiceField(queryset=None, label="Lesion biopsied (lesion registry)")
+    lesion = forms.ModelChoiceField(
+        queryset=None,
+        required=False,
+        label="Lesion biopsied (lesion registry)",
+        help_text="Leave empty if the lesion is not registered yet: give the organ, and link the lesion later.",
+    )
     organ = forms.CharField(max_length=60, required=False, help_text="Blank: the lesion's organ.")
     site_detail = forms.CharField(max_length=200, required=False, label="Anatomical site")
     sample_id = forms.CharField(max_length=40, label="Sample identifier")

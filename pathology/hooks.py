@@ -18,7 +18,7 @@ def timeline_items(participant: Any) -> list[dict[str, Any]]:
                 "date": b.biopsy_date,
                 "kind": "biopsy",
                 "object": b,
-                "label": f"{b.get_period_display()} biopsy {b.sample_id} of {b.lesion.label} ({b.organ})",
+                "label": f"{b.get_period_display()} biopsy {b.sample_id} of {b.lesion.label if b.lesion else 'an unlinked lesion'} ({b.organ})",
                 "url": reverse("pathology:biopsy_detail", kwargs={"biopsy_pk": b.pk}),
                 "status": "voided"
                 if b.voided

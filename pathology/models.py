@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 
@@ -29,7 +31,14 @@ class Biopsy(ClinicalRecord):
     biopsy_date = models.DateField()
     organ = models.CharField(max_length=60)
     site_detail = models.CharField(max_length=200, blank=True, help_text="Anatomical site of the biopsy.")
-    lesion = models.ForeignKey(Lesion, on_delete=models.PROTECT, related_name="biopsies")
+    lesion = models.ForeignKey(
+        Lesion,
+        on_delete=models.PROTECT,
+        related_name="biopsies",
+        null=True,
+        blank=True,
+        help_text="Empty while the lesion is not registered yet; linked later (audited).",
+    )
     sample_id = models.CharField(max_length=40, unique=True, help_text="Pathology sample identifier.")
     core_count = models.PositiveSmallIntegerField()
     tumour_cells_present = models.BooleanField(help_text="Adequacy: tumour cells present in the sample.")
@@ -126,8 +135,19 @@ class IhcScore(ClinicalRecord):
     percent_positive = _decimal(help_text="% positive cells")
     semi_quant = models.PositiveSmallIntegerField(choices=SemiQuant.choices, null=True, blank=True)
     immune_phenotype = models.CharField(max_length=10, choices=ImmunePhenotype.choices, blank=True)
-    tps = _decimal(help_text="PD-L1 tumour proportion score, %")
-    cps = _decimal(help_text="PD-L1 combined positive score, capped at 100")
+    tps = _decimal(
+        help_text="PD-L1 tumour proportion score, % (computed from the counts when they are given)"
+    )
+    cps = _decimal(
+        help_text="PD-L1 combined positive score, capped at 100 (computed from the counts when given)"
+    )
+    tps_entered = _decimal(help_text="TPS as the pathologist typed it")
+    cps_entered = _decimal(help_text="CPS as the pathologist typed it")
+    pdl1_discrepancy = models.BooleanField(
+        "PD-L1 typed/computed discrepancy",
+        default=False,
+        help_text="A typed TPS or CPS differs from the value computed from the counts by more than 0.5.",
+    )
     pdl1_pos_tumour_cells = models.PositiveIntegerField(null=True, blank=True)
     pdl1_pos_lymphocytes = models.PositiveIntegerField(null=True, blank=True)
     pdl1_pos_macrophages = models.PositiveIntegerField(null=True, blank=True)
@@ -167,9 +187,21 @@ class IhcScore(ClinicalRecord):
                 v = f"{v} cells/mm²"
             elif name in ("percent_positive", "tps"):
                 v = f"{v} %"
+            if name in ("tps", "cps"):
+                v = self.pdl1_shown(name, v)
             label = (
                 FIELD_LABELS.get(name) or name.replace("pdl1_pos_", "PD-L1+ ").replace("_", " ").capitalize()
             )
             label = label.replace("Pd-l1+", "PD-L1+")
             items.append((label, str(v)))
         return items
+
+    def pdl1_shown(self, name: str, shown: object) -> str:
+        """'52.08 % (computed from the counts; typed 52)', with the discrepancy named when flagged."""
+        entered = getattr(self, f"{name}_entered")
+        if entered is None or self.viable_tumour_cells is None:
+            return str(shown)
+        text = f"{shown} (computed from the counts; typed {entered.normalize():f})"
+        if self.pdl1_discrepancy and abs(entered - getattr(self, name)) > Decimal("0.5"):
+            text += " — discrepancy"
+        return text

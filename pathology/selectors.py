@@ -56,3 +56,50 @@ def participant_biopsies(participant: Any) -> QuerySet[Biopsy]:
         .prefetch_related("ihc_scores__marker")
         .order_by("biopsy_date", "id")
     )
+
+
+CONTINUOUS_FIELDS = (
+    "density_intratumoural",
+    "density_stromal",
+    "percent_positive",
+    "tps",
+    "cps",
+    "h_score",
+    "value",
+)
+
+
+def agreement_rows(*, user: Any) -> list[dict[str, Any]]:
+    """Per marker and value: agreement of the first and second pathologist on the same biopsies."""
+    from pathology import agreement
+    from pathology.models import ImmunePhenotype, SemiQuant
+    from pathology.validation import FIELD_LABELS
+
+    scores = scope_to_user(IhcScore.objects.filter(voided=False, biopsy__voided=False), user).select_related(
+        "marker"
+    )
+    by_key: dict[tuple[str, int], dict[int, IhcScore]] = {}
+    for s in scores:
+        by_key.setdefault((s.marker.code, s.biopsy_id), {})[s.scorer_number] = s
+    rows = []
+    for marker in MarkerDefinition.objects.order_by("order", "code"):
+        pairs = [(v[1], v[2]) for (code, _), v in by_key.items() if code == marker.code and 1 in v and 2 in v]
+        if not pairs:
+            continue
+        for name in marker.fields:
+            both = [(getattr(a, name), getattr(b, name)) for a, b in pairs]
+            both = [(x, y) for x, y in both if x not in (None, "") and y not in (None, "")]
+            if not both:
+                continue
+            if name == "semi_quant":
+                result = agreement.ordinal(both, SemiQuant.values)
+            elif name == "immune_phenotype":
+                result = agreement.ordinal(both, ImmunePhenotype.values, nominal=True)
+            elif name == "value_category":
+                result = agreement.ordinal(both, sorted({c for p in both for c in p}), nominal=True)
+            elif name in CONTINUOUS_FIELDS:
+                result = agreement.continuous([(float(x), float(y)) for x, y in both])
+            else:
+                continue
+            rows.append({"marker": marker.code, "value": FIELD_LABELS.get(name, name), "result": result})
+    return rows

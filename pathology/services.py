@@ -19,6 +19,7 @@ from trial.models import Participant
 from trial.versioning import lock_current
 
 VALUE_FIELDS = tuple(FIELD_KINDS) + COUNT_FIELDS
+DERIVED_FIELDS = ("tps_entered", "cps_entered", "pdl1_discrepancy")
 BIOPSY_VISIT_CODES = {BiopsyPeriod.BASELINE: "BL_BIOPSY", BiopsyPeriod.ON_TREATMENT: "OT_BIOPSY"}
 BIOPSY_FIELDS = (
     "period",
@@ -33,9 +34,16 @@ BIOPSY_FIELDS = (
 )
 
 
-def _check_lesion(participant: Participant, lesion: Lesion | None) -> None:
+def _check_lesion(participant: Participant, lesion: Lesion | None, organ: str = "x") -> None:
+    """A registered lesion of this participant, or none yet (then the organ is required; link it later)."""
     if lesion is None:
-        raise ValidationError({"lesion": "Choose the lesion biopsied from the lesion registry."})
+        if not (organ or "").strip():
+            raise ValidationError(
+                {
+                    "organ": "Give the organ biopsied when the lesion is not registered yet (link the lesion later)."
+                }
+            )
+        return
     if lesion.participant_id != participant.pk:
         raise ValidationError({"lesion": f"Lesion {lesion.label} belongs to another participant."})
     if lesion.voided:
@@ -69,7 +77,7 @@ def biopsy_record(
     adequacy_comment: str = "",
 ) -> Biopsy:
     access.require(ctx.user, "pathology", participant.site_id)
-    _check_lesion(participant, lesion)
+    _check_lesion(participant, lesion, organ)
     _check_biopsy_rules(core_count, biopsy_date)
     biopsy = Biopsy(
         participant=participant,
@@ -77,7 +85,7 @@ def biopsy_record(
         visit=_protocol_visit(participant, period),
         biopsy_date=biopsy_date,
         organ=organ or lesion.organ,
-        site_detail=site_detail or lesion.location,
+        site_detail=site_detail or (lesion.location if lesion else ""),
         lesion=lesion,
         sample_id=sample_id.strip(),
         core_count=core_count,
@@ -100,7 +108,7 @@ def biopsy_update(
     lock_current(biopsy, expected_version=expected_version)
     data = {k: v for k, v in data.items() if k in BIOPSY_FIELDS}
     if "lesion" in data:
-        _check_lesion(biopsy.participant, data["lesion"])
+        _check_lesion(biopsy.participant, data["lesion"], data.get("organ", biopsy.organ))
     if "period" in data:
         data["visit"] = _protocol_visit(biopsy.participant, data["period"])
     _check_biopsy_rules(data.get("core_count"), data.get("biopsy_date"))
@@ -111,6 +119,10 @@ def _as_number(value: Any) -> Any:
     return float(value) if isinstance(value, Decimal) else value
 
 
+def _two_places(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value)).quantize(Decimal("0.01"))
+
+
 def clean_values(marker: MarkerDefinition, biopsy: Biopsy, values: dict[str, Any]) -> dict[str, Any]:
     """Validate IHC values against the marker definition; raise ValidationError with field messages."""
     raw = {k: _as_number(values.get(k)) for k in VALUE_FIELDS}
@@ -118,7 +130,11 @@ def clean_values(marker: MarkerDefinition, biopsy: Biopsy, values: dict[str, Any
     cleaned, errors = validate_values(marker.spec(), raw, tumour_cells_present=biopsy.tumour_cells_present)
     if errors:
         raise ValidationError(errors)
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {
+        "tps_entered": _two_places(cleaned.get("tps_entered")),
+        "cps_entered": _two_places(cleaned.get("cps_entered")),
+        "pdl1_discrepancy": bool(cleaned.get("pdl1_discrepancy")),
+    }
     for k in VALUE_FIELDS:
         v = cleaned.get(k)
         if k in ("immune_phenotype", "value_category"):
@@ -134,15 +150,11 @@ def _scorer_number_for(ctx: AuditContext, biopsy: Biopsy, marker: MarkerDefiniti
     live = list(IhcScore.objects.filter(biopsy=biopsy, marker=marker, voided=False).order_by("scorer_number"))
     if any(s.scorer_id == ctx.user.pk for s in live):
         raise ValidationError(
-            {
-                "marker": (
-                    f"You have already scored {marker.code} on {biopsy.sample_id}; correct your own entry (with a "
-                    "reason) instead of adding another."
-                )
-            }
+            f"You have already scored {marker.code} on {biopsy.sample_id}; correct your own entry (with a "
+            "reason) instead of adding another."
         )
     if len(live) >= 2:
-        raise ValidationError({"marker": f"{marker.code} on {biopsy.sample_id} already has two scorers."})
+        raise ValidationError(f"{marker.code} on {biopsy.sample_id} already has two scorers.")
     return 2 if live else 1
 
 
@@ -163,7 +175,7 @@ def ihc_score_record(
     if biopsy.voided:
         raise ValidationError("This biopsy is voided; its scores cannot be added to.")
     if not marker.active:
-        raise ValidationError({"marker": f"{marker.code} is no longer in the marker list."})
+        raise ValidationError(f"{marker.code} is no longer in the marker list.")
     if score_date < biopsy.biopsy_date:
         raise ValidationError({"score_date": "The scoring date cannot precede the biopsy date."})
     clean = clean_values(marker, biopsy, values)

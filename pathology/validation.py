@@ -2,7 +2,9 @@
 
 CPS (combined positive score, PD-L1 22C3 guide) = (PD-L1 positive tumour cells + positive lymphocytes
 + positive macrophages) / viable tumour cells x 100, capped at 100. When counts are entered at least
-100 viable tumour cells are required and CPS/TPS are computed from them. H-score is 0-300.
+100 viable tumour cells are required and CPS/TPS are computed from them; a TPS or CPS the pathologist typed
+is kept beside the computed one (`tps_entered`, `cps_entered`) and a difference of more than 0.5 is flagged
+(`pdl1_discrepancy`), never silently replaced. H-score is 0-300.
 """
 
 from __future__ import annotations
@@ -143,13 +145,9 @@ def _counts_rules(values: dict[str, Any], errors: dict[str, str], cleaned: dict[
     }
     for name, value in derived.items():
         entered = values.get(name)
+        cleaned[name] = value
         if entered is not None and abs(float(entered) - value) > AGREEMENT_TOLERANCE:
-            errors[name] = (
-                f"{FIELD_LABELS[name]} entered ({float(entered):g}) does not match the value computed from "
-                f"the counts ({value:g}); leave it blank to use the computed value."
-            )
-        else:
-            cleaned[name] = value
+            cleaned["pdl1_discrepancy"] = True
     for k in COUNT_FIELDS:
         cleaned[k] = int(counts[k])
 
@@ -185,6 +183,9 @@ def validate_values(
                     f"{FIELD_LABELS[name]} needs tumour cells; this biopsy is recorded as without tumour cells."
                 )
                 cleaned.pop(name, None)
+    for name in ("tps", "cps"):
+        if values.get(name) is not None and name in cleaned:
+            cleaned[f"{name}_entered"] = values[name]
     if not errors and not cleaned:
         errors["__all__"] = f"Enter at least one {spec.code} value."
     return cleaned, errors

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,11 +14,13 @@ from lesions.models import Lesion
 from pathology import linked, selectors, services
 from pathology.forms import BiopsyEditForm, BiopsyForm, IhcScoreEditForm, IhcScoreForm
 from pathology.models import Biopsy, BiopsyPeriod, IhcScore, MarkerDefinition
+from pathology.validation import FIELD_LABELS
 from trial import access
 from trial.audit import AuditContext, history_for
 from trial.idempotency import submit_once
 from trial.query_guard import refuse_bad_choices
 from trial.selectors import participant_get, participant_list, scoped_get
+from trial.versioning import VersionConflict
 from trial.web import add_validation_errors, finish_form, form_page, form_status, without_version
 
 
@@ -121,6 +123,27 @@ def _marker_from(request: HttpRequest) -> MarkerDefinition | None:
     return marker
 
 
+def _add_errors(form, exc: ValidationError) -> None:
+    """Service errors on the form; an error of a field the form does not show is worded with its label."""
+    hidden = hasattr(exc, "error_dict") and any(
+        f not in form.fields and f != NON_FIELD_ERRORS for f in exc.error_dict
+    )
+    if hidden and not isinstance(exc, VersionConflict):
+        named = {}
+        for field, messages_ in exc.message_dict.items():
+            if field in form.fields or field == NON_FIELD_ERRORS:
+                named[field] = messages_
+            else:
+                label = FIELD_LABELS.get(field) or field.replace("pdl1_pos_", "PD-L1 positive ").replace(
+                    "_", " "
+                )
+                named.setdefault(NON_FIELD_ERRORS, []).extend(
+                    f"{label[:1].upper()}{label[1:]}: {m}" for m in messages_
+                )
+        exc = ValidationError(named)
+    add_validation_errors(form, exc)
+
+
 def ihc_score_new(request: HttpRequest, biopsy_pk: int) -> HttpResponse:
     biopsy = scoped_get(Biopsy, user=request.user, pk=biopsy_pk)
     access.require(request.user, "pathology", biopsy.participant.site_id)
@@ -151,7 +174,7 @@ def ihc_score_new(request: HttpRequest, biopsy_pk: int) -> HttpResponse:
                 lambda _score: reverse("pathology:biopsy_detail", kwargs={"biopsy_pk": biopsy.pk}),
             )
         except ValidationError as exc:
-            add_validation_errors(form, exc)
+            _add_errors(form, exc)
         else:
             return finish_form(
                 request,
@@ -195,7 +218,7 @@ def ihc_score_edit(request: HttpRequest, score_pk: int) -> HttpResponse:
                 **form.meta(),
             )
         except ValidationError as exc:
-            add_validation_errors(form, exc)
+            _add_errors(form, exc)
         else:
             messages.success(request, f"{marker.code} score corrected.")
             return redirect("pathology:biopsy_detail", biopsy_pk=score.biopsy_id)

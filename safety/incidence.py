@@ -87,3 +87,28 @@ def participants_with_any(rows: Iterable[AeRow], min_grade: int = 1) -> int:
 def max_grade_by_soc(rows: Iterable[AeRow]) -> dict[str, dict[int, int]]:
     """{soc: {grade: participants whose maximum grade in that SOC is grade}} for the plot."""
     return {line.soc: dict(line.by_grade) for line in incidence(rows) if line.is_soc}
+
+
+def lines_from_counts(
+    soc_counts: Iterable[tuple[str, int, int]],
+    term_counts: Iterable[tuple[str, str, int, int]],
+    min_grade: int = 1,
+) -> list[IncidenceLine]:
+    """The lines `incidence` gives, from counts already aggregated (in SQL): (soc, max grade, participants)
+    and (soc, term, max grade, participants), each participant counted at its maximum grade."""
+    socs: dict[str, IncidenceLine] = {}
+    by_soc: dict[str, list[IncidenceLine]] = defaultdict(list)
+    for soc, grade, n in soc_counts:
+        if grade >= min_grade:
+            socs.setdefault(soc, IncidenceLine(soc, "")).by_grade[grade] += n
+    terms: dict[tuple[str, str], IncidenceLine] = {}
+    for soc, term, grade, n in term_counts:
+        if grade >= min_grade:
+            terms.setdefault((soc, term), IncidenceLine(soc, term)).by_grade[grade] += n
+    for line in terms.values():
+        by_soc[line.soc].append(line)
+    ordered: list[IncidenceLine] = []
+    for soc in sorted(socs, key=lambda s: (-socs[s].any_grade, s)):
+        ordered.append(socs[soc])
+        ordered.extend(sorted(by_soc[soc], key=lambda t: (-t.any_grade, t.term)))
+    return ordered

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from safety import incidence, selectors, services
 from safety import partial_dates as pdates
-from trial import access, csv_safety
+from trial import access, csv_safety, plot_cache
 
 CSV_TABLES = ("incidence", "grade3", "sae", "irae", "max_grade_by_soc")
 
@@ -80,6 +80,9 @@ def timeline_items(participant: Any) -> list[dict[str, Any]]:
     return items
 
 
+DASHBOARD_SAES = 20  # the nearest deadlines; the AE list (SAE only) pages through the rest
+
+
 def dashboard_panel(request: Any) -> list[dict[str, Any]]:
     """DASHBOARD_PANELS entry: SAEs not yet notified or not yet signed, with the 24-hour clock."""
     if not request.user.is_authenticated:
@@ -88,7 +91,10 @@ def dashboard_panel(request: Any) -> list[dict[str, Any]]:
         {
             "title": "Serious adverse events pending",
             "template": "safety/_dashboard_panel.html",
-            "context": {"items": selectors.sae_pending(user=request.user)},
+            "context": {
+                "items": selectors.sae_pending(user=request.user, limit=DASHBOARD_SAES),
+                "count": selectors.sae_pending_count(user=request.user),
+            },
         }
     ]
 
@@ -97,15 +103,17 @@ def dashboard_panel(request: Any) -> list[dict[str, Any]]:
 
 
 def tables_context(*, user: Any, filters: dict[str, str]) -> dict[str, Any]:
-    n, rows, aes = selectors.table_rows(user=user, filters=filters)
+    """Incidence figures aggregated in SQL; the listings are querysets (the page shows them a page at a time)."""
+    counts = selectors.incidence_counts(user=user, filters=filters)
+    n = counts.n
     return {
         "n": n,
-        "any_ae": incidence.participants_with_any(rows),
-        "any_grade3": incidence.participants_with_any(rows, min_grade=3),
-        "incidence": _with_percent(incidence.incidence(rows), n),
-        "grade3": _with_percent(incidence.incidence(rows, min_grade=3), n),
-        "saes": [ae for ae in aes if ae.serious],
-        "iraes": [ae for ae in aes if ae.immune_related],
+        "any_ae": counts.any_ae,
+        "any_grade3": counts.any_grade3,
+        "incidence": _with_percent(incidence.lines_from_counts(counts.soc_counts, counts.term_counts), n),
+        "grade3": _with_percent(incidence.lines_from_counts(counts.soc_counts, counts.term_counts, 3), n),
+        "saes": counts.aes.filter(serious=True),
+        "iraes": counts.aes.filter(immune_related=True),
         "grades": incidence.GRADES,
     }
 
@@ -224,6 +232,18 @@ GRADE_COLOURS = {1: "#a6d96a", 2: "#fee08b", 3: "#fdae61", 4: "#f46d43", 5: "#a5
 
 
 def max_grade_plot_png(*, user: Any, filters: dict[str, str]) -> bytes:
+    """The plot below, cached by the version of the AEs and participants (redrawn only after a change)."""
+    from safety.models import AdverseEvent
+    from trial.models import Participant
+
+    version = plot_cache.data_version(AdverseEvent.objects.all(), Participant.objects.all())
+    params = [access.visible_site_ids(user), sorted(filters.items())]
+    return plot_cache.cached_bytes(
+        "safety-max-grade-by-soc", params, version, lambda: _max_grade_plot(user=user, filters=filters)
+    )
+
+
+def _max_grade_plot(*, user: Any, filters: dict[str, str]) -> bytes:
     """Horizontal stacked bars: participants by maximum CTCAE grade within each SOC."""
     import matplotlib
 

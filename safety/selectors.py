@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db import connection
+from django.db.models import DateTimeField, Exists, ExpressionWrapper, F, Max, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from safety import incidence
+from safety import ctcae, incidence
 from safety.models import CURRENT_CTCAE_VERSION, AdverseEvent, AeSignature, CtcaeTerm, SaeNotification
 from trial.access import scope_to_user
 from trial.models import Participant, ParticipantStatus
@@ -17,25 +20,15 @@ REPORTING_HOURS = 24
 
 
 def term_search(query: str, *, version: str = CURRENT_CTCAE_VERSION, limit: int = 25) -> list[CtcaeTerm]:
-    """Terms matching the query in term, SOC or MedDRA code; terms starting with it first."""
-    q = (query or "").strip()
-    if len(q) < 2:
-        return []
-    qs = CtcaeTerm.objects.filter(version=version)
-    cond = Q(term__icontains=q) | Q(soc__icontains=q)
-    if q.isdigit():
-        cond |= Q(meddra_code__startswith=q)
-    matches = list(qs.filter(cond)[:400])
-    low = q.lower()
+    """Terms matching the query (synonyms and abbreviations first; see safety.ctcae.search_terms)."""
+    return term_search_page(query, version=version, limit=limit).terms
 
-    def rank(t: CtcaeTerm) -> tuple:
-        name = t.term.lower()
-        return (
-            0 if name.startswith(low) else 1 if low in name else 2 if str(t.meddra_code).startswith(q) else 3,
-            name,
-        )
 
-    return sorted(matches, key=rank)[:limit]
+def term_search_page(
+    query: str, *, version: str = CURRENT_CTCAE_VERSION, offset: int = 0, limit: int = 25
+) -> ctcae.SearchPage:
+    """One page of term search results with the total, so nothing is cut off silently."""
+    return ctcae.search_terms(CtcaeTerm.objects.filter(version=version), query, offset=offset, limit=limit)
 
 
 def ae_list(*, user: Any, filters: dict[str, str] | None = None) -> QuerySet[AdverseEvent]:
@@ -89,35 +82,89 @@ def table_rows(*, user: Any, filters: dict[str, str]) -> tuple[int, list[inciden
     return population.count(), rows, aes
 
 
-def sae_pending(*, user: Any) -> list[dict[str, Any]]:
-    """SAEs not yet notified (sent) or whose participant's AEs are not signed, with the 24-hour clock."""
-    now = timezone.now()
-    saes = ae_list(user=user).filter(serious=True).prefetch_related("notifications")
-    signed = set(
-        scope_to_user(AeSignature.objects.filter(voided=False), user).values_list("participant_id", flat=True)
+@dataclass(frozen=True)
+class IncidenceCounts:
+    """The safety tables' figures, aggregated in SQL (a constant number of queries at any trial size)."""
+
+    n: int
+    any_ae: int
+    any_grade3: int
+    soc_counts: list[tuple[str, int, int]]  # (soc, maximum grade, participants)
+    term_counts: list[tuple[str, str, int, int]]  # (soc, term, maximum grade, participants)
+    aes: QuerySet  # the AEs behind the tables (listings page through it)
+
+
+def _grouped(inner: QuerySet, keys: str) -> list[tuple]:
+    """Participants per maximum grade: GROUP BY over the per-participant maximum grades of `inner`."""
+    sql, params = inner.query.sql_with_params()
+    group = f"{keys}, g" if keys else "g"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {group}, COUNT(*) FROM ({sql}) AS per_participant GROUP BY {group}", params)
+        return [tuple(row) for row in cursor.fetchall()]
+
+
+def incidence_counts(*, user: Any, filters: dict[str, str]) -> IncidenceCounts:
+    population = safety_population(user=user, filters=filters)
+    aes = ae_list(user=user, filters={k: filters.get(k, "") for k in ("site", "drug")}).filter(
+        participant__in=population
     )
-    items = []
-    for ae in saes:
-        notes = list(ae.notifications.all())
-        unsent = [n for n in notes if not n.sent_at]
-        initial = next((n for n in notes if n.kind == "initial"), None)
-        is_signed = ae.participant_id in signed
-        if not unsent and is_signed:
-            continue
-        deadline = (ae.sae_aware_at or ae.created_at) + dt.timedelta(hours=REPORTING_HOURS)
-        reported_at = initial.sent_at if initial else None
-        items.append(
-            {
-                "ae": ae,
-                "unsent": unsent,
-                "signed": is_signed,
-                "deadline": deadline,
-                "reported_at": reported_at,
-                "seconds_left": (deadline - now).total_seconds(),
-                "clock": clock_text(deadline, now, reported_at),
-            }
-        )
-    return sorted(items, key=lambda i: i["deadline"])
+    base = aes.order_by().values(pid=F("participant_id"))
+    by_term = aes.order_by().values(pid=F("participant_id"), s=F("term__soc"), t=F("term__term"))
+    by_soc = aes.order_by().values(pid=F("participant_id"), s=F("term__soc"))
+    overall = dict(_grouped(base.annotate(g=Max("grade")), ""))
+    return IncidenceCounts(
+        n=population.count(),
+        any_ae=sum(overall.values()),
+        any_grade3=sum(n for g, n in overall.items() if g >= 3),
+        soc_counts=_grouped(by_soc.annotate(g=Max("grade")), "s"),
+        term_counts=_grouped(by_term.annotate(g=Max("grade")), "s, t"),
+        aes=aes,
+    )
+
+
+def _pending_saes(user: Any) -> QuerySet[AdverseEvent]:
+    """SAEs with a notification not yet sent or whose participant's AEs are not signed, nearest deadline first."""
+    unsent = SaeNotification.objects.filter(adverse_event=OuterRef("pk"), sent_at__isnull=True)
+    signed = AeSignature.objects.filter(voided=False, participant_id=OuterRef("participant_id"))
+    deadline = ExpressionWrapper(
+        Coalesce(F("sae_aware_at"), F("created_at")) + Value(dt.timedelta(hours=REPORTING_HOURS)),
+        output_field=DateTimeField(),
+    )
+    return (
+        ae_list(user=user)
+        .filter(serious=True)
+        .annotate(has_unsent=Exists(unsent), is_signed=Exists(signed), deadline=deadline)
+        .filter(Q(has_unsent=True) | Q(is_signed=False))
+        .prefetch_related("notifications")
+        .order_by("deadline", "id")
+    )
+
+
+def _pending_item(ae: AdverseEvent, now: dt.datetime) -> dict[str, Any]:
+    notes = list(ae.notifications.all())
+    initial = next((n for n in notes if n.kind == "initial"), None)
+    reported_at = initial.sent_at if initial else None
+    return {
+        "ae": ae,
+        "unsent": [n for n in notes if not n.sent_at],
+        "signed": ae.is_signed,
+        "deadline": ae.deadline,
+        "reported_at": reported_at,
+        "seconds_left": (ae.deadline - now).total_seconds(),
+        "clock": clock_text(ae.deadline, now, reported_at),
+    }
+
+
+def sae_pending(*, user: Any, limit: int | None = None) -> list[dict[str, Any]]:
+    """SAEs not yet notified (sent) or whose participant's AEs are not signed, with the 24-hour clock;
+    filtered and ordered in SQL (the nearest `limit` deadlines when given)."""
+    now = timezone.now()
+    qs = _pending_saes(user)
+    return [_pending_item(ae, now) for ae in (qs[:limit] if limit is not None else qs)]
+
+
+def sae_pending_count(*, user: Any) -> int:
+    return _pending_saes(user).count()
 
 
 def clock_text(deadline: dt.datetime, now: dt.datetime, reported_at: dt.datetime | None) -> str:

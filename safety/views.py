@@ -18,6 +18,7 @@ from trial import access
 from trial.audit import AuditContext, history_for
 from trial.idempotency import submit_once
 from trial.models import AntiPD1Drug
+from trial.pagination import paginate
 from trial.query_guard import refuse_bad_choices
 from trial.selectors import participant_get, reporting_window, scoped_get
 from trial.web import add_validation_errors, finish_form, form_status
@@ -36,11 +37,13 @@ def ae_list(request: HttpRequest) -> HttpResponse:
         k: request.GET.get(k, "")
         for k in ("site", "drug", "serious", "immune_related", "q", "include_voided")
     }
+    pager = paginate(request, selectors.ae_list(user=request.user, filters=filters), noun="adverse events")
     return render(
         request,
         "safety/ae_list.html",
         {
-            "aes": selectors.ae_list(user=request.user, filters=filters)[:1000],
+            "aes": pager.items,
+            "pager": pager,
             "filters": filters,
             "sites": access.sites_visible_to(request.user),
             "drugs": AntiPD1Drug.choices,
@@ -216,7 +219,8 @@ def ae_sign(request: HttpRequest, participant_pk: int) -> HttpResponse:
             messages.success(request, f"AEs of {participant.study_id} signed.")
             return redirect("safety:participant_aes", participant_pk=participant.pk)
     context = presentation.participant_context(request, participant)
-    return render(request, "safety/sign.html", {**context, "form": form}, status=_status(form))
+    live = [ae for ae in context["aes"] if not ae.voided]  # exactly what the signature covers
+    return render(request, "safety/sign.html", {**context, "aes": live, "form": form}, status=_status(form))
 
 
 def notification_resend(request: HttpRequest, notification_pk: int) -> HttpResponse:
@@ -236,8 +240,13 @@ def notification_resend(request: HttpRequest, notification_pk: int) -> HttpRespo
 
 @require_GET
 def term_search(request: HttpRequest) -> HttpResponse:
-    terms = selectors.term_search(request.GET.get("q", ""))
-    return render(request, "safety/_term_results.html", {"terms": terms, "q": request.GET.get("q", "")})
+    offset = request.GET.get("offset", "0")
+    page = selectors.term_search_page(request.GET.get("q", ""), offset=int(offset) if offset.isdigit() else 0)
+    return render(
+        request,
+        "safety/_term_results.html",
+        {"terms": page.terms, "page": page, "q": request.GET.get("q", "")},
+    )
 
 
 @require_GET
@@ -257,11 +266,17 @@ def tables(request: HttpRequest) -> HttpResponse:
         return bad
     filters = _table_filters(request)
     context = presentation.tables_context(user=request.user, filters=filters)
+    sae_pager = paginate(request, context.pop("saes"), param="sae_page", noun="SAEs")
+    irae_pager = paginate(request, context.pop("iraes"), param="irae_page", noun="irAEs")
     return render(
         request,
         "safety/tables.html",
         {
             **context,
+            "saes": sae_pager.items,
+            "sae_pager": sae_pager,
+            "iraes": irae_pager.items,
+            "irae_pager": irae_pager,
             "filters": filters,
             "sites": access.sites_visible_to(request.user),
             "drugs": AntiPD1Drug.choices,

@@ -19,7 +19,7 @@ PASSWORD = "correct-horse-battery-9"
 def make_site(
     code: str = "NL01", name: str = "Amsterdam UMC", country: str = "NL", time_zone: str = "Europe/Amsterdam"
 ) -> Site:
-    site, _ = Site.objects.get_or_create(
+    site, created = Site.objects.get_or_create(
         code=code,
         defaults={
             "name": name,
@@ -28,6 +28,10 @@ def make_site(
             "investigator_email": f"pi.{code.lower()}@example.org",
         },
     )
+    if created:  # audited like a site created in the admin (it then reaches the sites change feed)
+        services.membership_audit(
+            ctx=AuditContext.system(), membership=site, action="site created", changes={"code": [None, code]}
+        )
     return site
 
 

@@ -22,10 +22,11 @@ def new_key() -> str:
 
 class HashedTokenAuthentication(authentication.BaseAuthentication):
     keyword = "Token"
+    keywords = (b"token", b"bearer")  # "Authorization: Token <key>" or "Authorization: Bearer <key>"
 
     def authenticate(self, request):
         header = authentication.get_authorization_header(request).split()
-        if not header or header[0].lower() != self.keyword.lower().encode():
+        if not header or header[0].lower() not in self.keywords:
             return None
         if len(header) != 2:
             raise exceptions.AuthenticationFailed("Invalid token header.")

@@ -17,12 +17,24 @@ from rest_framework import exceptions, serializers
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import exception_handler
 
+from trial.write_gate import RecordLocked
+
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 VALIDATION_DETAIL = "One or more fields are invalid; see errors."
 
 
-def as_drf_error(exc: ValidationError) -> serializers.ValidationError:
-    """Turn a service ValidationError into DRF's 400 with field errors."""
+class Locked(exceptions.APIException):
+    """HTTP 423: the record, casebook, site or study is frozen or locked; nothing was written."""
+
+    status_code = 423
+    default_detail = "The data is locked; nothing was written."
+    default_code = "locked"
+
+
+def as_drf_error(exc: ValidationError) -> exceptions.APIException:
+    """Turn a service ValidationError into DRF's 400 with field errors (a lock refusal into a 423)."""
+    if isinstance(exc, RecordLocked):
+        return Locked(exc.message_text)
     if hasattr(exc, "error_dict"):
         detail = {
             ("non_field_errors" if k == NON_FIELD_ERRORS else k): v for k, v in exc.message_dict.items()

@@ -15,8 +15,9 @@ from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from trial.api_errors import as_drf_error
+from trial.api_errors import Locked, as_drf_error
 from trial.versioning import VersionConflict
+from trial.write_gate import RecordLocked
 
 ETAG = re.compile(r'^\s*(?:W/)?"(\d+)"\s*$')
 
@@ -145,5 +146,7 @@ def service_refusals() -> Iterator[None]:
         yield
     except VersionConflict as exc:
         raise Conflict(exc) from exc
+    except RecordLocked as exc:
+        raise Locked(exc.message_text) from exc
     except ValidationError as exc:
         raise as_drf_error(exc) from exc

@@ -52,8 +52,9 @@ def make_users() -> dict[str, Any]:
             u.save()
         return u
 
-    sites = {
-        code: Site.objects.get_or_create(
+    sites = {}
+    for code, name, country, tz in SITES:
+        sites[code], created = Site.objects.get_or_create(
             code=code,
             defaults={
                 "name": name,
@@ -61,9 +62,14 @@ def make_users() -> dict[str, Any]:
                 "time_zone": tz,
                 "investigator_email": f"pi.{code.lower()}@demo.example",
             },
-        )[0]
-        for code, name, country, tz in SITES
-    }
+        )
+        if created:  # audited like a site created in the admin (it then reaches the sites change feed)
+            services.membership_audit(
+                ctx=AuditContext.system(source=AuditSource.IMPORT),
+                membership=sites[code],
+                action="site created",
+                changes={"code": [None, code]},
+            )
     for code, site in sites.items():
         for role in SITE_ROLES:
             short = role.value.replace("site_", "")

@@ -359,10 +359,41 @@ class AuditEntry(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["app_label", "model", "object_id"])]
+        indexes = [
+            models.Index(fields=["app_label", "model", "object_id"]),
+            # The change feed's cursor order (exports/changes.py): per model, and across the trail.
+            models.Index(fields=["app_label", "model", "txid", "id"], name="trial_audit_feed_idx"),
+            models.Index(fields=["txid", "id"], name="trial_audit_txid_id_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S}Z {self.user_display} {self.action} {self.model} {self.object_id}"
+
+
+class AuditLatest(models.Model):
+    """The latest audit entry of each object, kept by a PostgreSQL trigger on every audit insert (migration
+    0009), so the change feed reads one row per object in cursor order instead of skipping superseded entries.
+    Not written by Django; empty on SQLite (the feed then reads the audit table)."""
+
+    app_label = models.CharField(max_length=40)
+    model = models.CharField(max_length=60)
+    object_id = models.CharField(max_length=64)
+    entry_id = models.BigIntegerField()
+    txid = models.BigIntegerField(null=True)
+    site_id = models.BigIntegerField(null=True)
+    action = models.CharField(max_length=20, choices=AuditAction.choices)
+    at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["app_label", "model", "object_id"], name="unique_audit_latest")
+        ]
+        indexes = [
+            models.Index(fields=["app_label", "model", "txid", "entry_id"], name="trial_latest_feed_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.app_label}.{self.model} {self.object_id} at entry {self.entry_id}"
 
 
 class LoginFailure(models.Model):

@@ -6,7 +6,8 @@ import datetime as dt
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, DateField, ExpressionWrapper, F, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -105,9 +106,41 @@ def reporting_window(participant: Participant) -> tuple[dt.date | None, dt.date 
     return first, (last + dt.timedelta(days=100)) if last else None
 
 
+DASHBOARD_VISITS = 20  # per site and list
+
+
+def _first_per_site(visits: QuerySet[Visit], order: list[str]) -> dict[int, list[Visit]]:
+    """The first DASHBOARD_VISITS visits of each site in one query (row_number() over the site)."""
+    ranked = visits.annotate(
+        site_rank=Window(RowNumber(), partition_by=[F("participant__site_id")], order_by=[*order, "id"])
+    ).filter(site_rank__lte=DASHBOARD_VISITS)
+    per_site: dict[int, list[Visit]] = {}
+    for visit in ranked.select_related("participant").order_by(*order, "id"):
+        per_site.setdefault(visit.participant.site_id, []).append(visit)
+    return per_site
+
+
 def dashboard_summary(*, user: Any) -> list[dict[str, Any]]:
+    """Per visible site: enrolled, upcoming visits (14 days) and overdue visits (window ended), with counts;
+    four queries whatever the number of sites."""
     today = timezone.localdate()
     soon = today + dt.timedelta(days=14)
+    planned = scope_to_user(
+        Visit.objects.filter(voided=False, participant__voided=False, status=VisitStatus.PLANNED), user
+    ).annotate(
+        window_end_date=ExpressionWrapper(F("planned_date") + F("window_after"), output_field=DateField())
+    )
+    upcoming = _first_per_site(
+        planned.filter(planned_date__gte=today, planned_date__lte=soon), ["planned_date"]
+    )
+    overdue_visits = planned.filter(planned_date__lt=today, window_end_date__lt=today)
+    overdue = _first_per_site(overdue_visits, ["planned_date"])
+    overdue_counts = dict(
+        overdue_visits.order_by()
+        .values_list("participant__site_id")
+        .annotate(n=Count("id"))
+        .values_list("participant__site_id", "n")
+    )
     rows = []
     for site in sites_visible_to(user).annotate(
         enrolled=Count(
@@ -116,25 +149,13 @@ def dashboard_summary(*, user: Any) -> list[dict[str, Any]]:
             & ~Q(participants__status__in=["screening", "screen_failure"]),
         )
     ):
-        visits = Visit.objects.filter(
-            participant__site=site, voided=False, participant__voided=False, status=VisitStatus.PLANNED
-        )
-        upcoming = visits.filter(planned_date__gte=today, planned_date__lte=soon).select_related(
-            "participant"
-        )
-        # Only visits planned before today can be past their window; the window end is checked per visit.
-        overdue = [
-            v
-            for v in visits.filter(planned_date__lt=today).select_related("participant")
-            if v.window_end < today
-        ]
         rows.append(
             {
                 "site": site,
                 "enrolled": site.enrolled,
-                "upcoming": list(upcoming.order_by("planned_date")[:20]),
-                "overdue": sorted(overdue, key=lambda v: v.planned_date)[:20],
-                "overdue_count": len(overdue),
+                "upcoming": upcoming.get(site.pk, []),
+                "overdue": overdue.get(site.pk, []),
+                "overdue_count": overdue_counts.get(site.pk, 0),
             }
         )
     return rows

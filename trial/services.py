@@ -122,21 +122,27 @@ def participant_enrol(
         ),
         ctx=ctx,
     )
-    ParticipantStatusChange.objects.create(
-        participant=participant,
-        from_status="",
-        to_status=S.SCREENING,
-        date=consent_date,
-        reason="Consent signed",
-        changed_by=_user(ctx),
+    audited_create(  # audited, so status changes reach the sponsor's change feed
+        ParticipantStatusChange(
+            participant=participant,
+            from_status="",
+            to_status=S.SCREENING,
+            date=consent_date,
+            reason="Consent signed",
+            changed_by=_user(ctx),
+        ),
+        ctx=ctx,
     )
-    ParticipantStatusChange.objects.create(
-        participant=participant,
-        from_status=S.SCREENING,
-        to_status=S.ENROLLED,
-        date=enrolment_date,
-        reason="Eligible and consented",
-        changed_by=_user(ctx),
+    audited_create(  # audited, so status changes reach the sponsor's change feed
+        ParticipantStatusChange(
+            participant=participant,
+            from_status=S.SCREENING,
+            to_status=S.ENROLLED,
+            date=enrolment_date,
+            reason="Eligible and consented",
+            changed_by=_user(ctx),
+        ),
+        ctx=ctx,
     )
     for criterion in pv.criteria.all():
         audited_create(
@@ -325,13 +331,16 @@ def participant_change_status(
         raise ValidationError({"reason": "A reason is required for a status change."})
     if date < participant.status_date:
         raise ValidationError({"date": "The status date cannot be before the current status date."})
-    ParticipantStatusChange.objects.create(
-        participant=participant,
-        from_status=participant.status,
-        to_status=to_status,
-        date=date,
-        reason=reason.strip(),
-        changed_by=_user(ctx),
+    audited_create(  # audited, so status changes reach the sponsor's change feed
+        ParticipantStatusChange(
+            participant=participant,
+            from_status=participant.status,
+            to_status=to_status,
+            date=date,
+            reason=reason.strip(),
+            changed_by=_user(ctx),
+        ),
+        ctx=ctx,
     )
     audited_update(participant, ctx=ctx, data={"status": to_status, "status_date": date}, reason=reason)
     return participant

@@ -30,6 +30,7 @@ from trial.forms import (
 )
 from trial.idempotency import submit_once
 from trial.models import AntiPD1Drug, ParticipantStatus, Visit
+from trial.pagination import paginate
 from trial.query_guard import refuse_bad_choices
 from trial.site_time import site_today
 from trial.web import add_validation_errors, finish_form, form_page, form_status, without_version
@@ -99,12 +100,15 @@ def participant_list(request: HttpRequest) -> HttpResponse:
     if bad := refuse_bad_choices(request, status=ParticipantStatus.values, drug=AntiPD1Drug.values):
         return bad
     filters = {k: request.GET.get(k, "") for k in ("site", "status", "drug", "tumour_type", "q")}
-    participants = selectors.participant_list(user=request.user, filters=filters)
+    pager = paginate(
+        request, selectors.participant_list(user=request.user, filters=filters), noun="participants"
+    )
     return render(
         request,
         "trial/participant_list.html",
         {
-            "participants": participants,
+            "participants": pager.items,
+            "pager": pager,
             "filters": filters,
             "sites": access.sites_visible_to(request.user),
             "statuses": ParticipantStatus.choices,

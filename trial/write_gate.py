@@ -11,7 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
+
+
+class RecordLocked(ValidationError):
+    """A guard's refusal because the data is frozen or locked: a form error on pages, HTTP 423 on the API."""
+
+    def __init__(self, message: str) -> None:
+        self.message_text = message
+        super().__init__({NON_FIELD_ERRORS: [message]})
 
 
 class WriteGuard(Protocol):

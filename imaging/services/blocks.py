@@ -60,6 +60,18 @@ def recorded_weight_label(participant: Participant) -> str:
     return f"baseline, recorded {first.date:%Y-%m-%d}" if first else "baseline"
 
 
+def recorded_weight(participant: Participant, at: dt.date | dt.datetime | None) -> tuple[float, str]:
+    """The weight to check a scan's DICOM weight against: the casebook weight nearest the scan, else baseline."""
+    from casebook.selectors import nearest_weight
+
+    near = nearest_weight(participant, at) if at is not None else None
+    if near is None:
+        return float(participant.weight_kg), recorded_weight_label(participant)
+    return float(
+        near.weight_kg
+    ), f"nearest recorded weight, {near.measured_on:%Y-%m-%d} ({near.days_away} d from the scan)"
+
+
 def live_upload(scan: Scan, fingerprint: str) -> SeriesUpload | None:
     return (
         SeriesUpload.objects.filter(scan=scan, series_fingerprint=fingerprint, voided=False)

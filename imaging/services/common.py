@@ -13,7 +13,7 @@ from django.db import transaction
 
 from quant.dicom.geometry import Geometry
 from quant.pet.series import PetSeries
-from quant.pet.suv import SuvResult, compute_suv
+from quant.pet.suv import Clock, SuvResult, compute_suv
 from trial.audit import AuditContext
 from trial.models import Participant
 
@@ -27,13 +27,26 @@ def _sha256(path: Path) -> str:
 
 
 def _compute(series: PetSeries, params: dict[str, Any]) -> SuvResult:
+    """SUV with the upload's parameters: decay between absolute instants (dosing record's UTC instant,
+    header times localised by their offsets or the site's time zone) and the activity decayed from its
+    measurement time to the injection."""
     injection = params.get("injection_datetime")
+    instant = params.get("injection_instant")
+    measured = params.get("activity_measured_at")
+    clock = Clock(
+        site_tz=params.get("site_time_zone"),
+        injection_instant=dt.datetime.fromisoformat(instant) if instant else None,
+        activity_measured_at=dt.datetime.fromisoformat(measured) if measured else None,
+    )
     return compute_suv(
         series.header,
-        injection_datetime=dt.datetime.fromisoformat(injection).replace(tzinfo=dt.UTC) if injection else None,
+        injection_datetime=(
+            dt.datetime.fromisoformat(injection).replace(tzinfo=dt.UTC) if injection and not instant else None
+        ),
         injected_mbq=params.get("injected_mbq"),
         weight_kg=params.get("weight_kg"),
         strict_zr89=False,
+        clock=clock,
     )
 
 

@@ -9,6 +9,7 @@ has a live upload on the scan is refused.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import uuid
 from pathlib import Path
@@ -20,7 +21,6 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from pydicom.errors import InvalidDicomError
 
 from imaging import pet_adapters
 from imaging.models import (
@@ -46,8 +46,9 @@ from imaging.services.common import (
 )
 from imaging.services.scans import tracer_dose_for
 from imaging.upload import UploadRefused
+from quant.dicom import files as dicom_files
 from quant.errors import SeriesError
-from quant.pet import crosscheck
+from quant.pet import crosscheck, plausibility
 from quant.pet.series import PetSeries, read_pet_series
 from quant.pet.suv import SuvError, SuvResult
 from trial import access
@@ -61,25 +62,25 @@ def _refuse(message: str, field: str = "files") -> ValidationError:
     return ValidationError({field: message})
 
 
-def _headers(files: list[tuple[Path, str]]) -> dict[str, list[tuple[Path, str, Any]]]:
-    """Group files by SeriesInstanceUID; every file must be DICOM (DICM prefix, never forced)."""
+def _headers(files: list[tuple[Path, str]]) -> tuple[dict[str, list[tuple[Path, str, Any]]], list[dict]]:
+    """Group DICOM files by SeriesInstanceUID; non-DICOM files and DICOMDIRs are ignored and listed.
+
+    A file is DICOM when it is Part 10 or, without the preamble, when quant.dicom.files validated its
+    first elements (never forced). A damaged DICOM file or an image without its identifiers is refused.
+    """
+    names = {str(p): n for p, n in files}
+    try:
+        found = dicom_files.inventory([str(p) for p, _n in files])
+    except SeriesError as exc:
+        raise _refuse(_client_names(str(exc), files)) from exc
+    ignored = found.report(names)
     groups: dict[str, list] = {}
-    for path, name in files:
-        with open(path, "rb") as handle:
-            head = handle.read(132)
-        if len(head) < 132 or head[128:132] != b"DICM":
-            raise _refuse(f"{name}: not a DICOM file (no DICM prefix)")
-        try:
-            ds = pydicom.dcmread(str(path), stop_before_pixels=True)
-        except (InvalidDicomError, EOFError, OSError, ValueError, KeyError, TypeError) as exc:
-            raise _refuse(f"{name}: unreadable or truncated DICOM ({type(exc).__name__})") from exc
-        missing = [k for k in ("SOPInstanceUID", "SeriesInstanceUID", "Modality") if not ds.get(k)]
-        if missing:
-            raise _refuse(
-                f"{name}: incomplete DICOM header (no {', '.join(missing)}): truncated or not an image"
-            )
-        groups.setdefault(str(ds.get("SeriesInstanceUID", "")), []).append((path, name, ds))
-    return groups
+    for path, ds in found.dicom:
+        groups.setdefault(str(ds.get("SeriesInstanceUID", "")), []).append((Path(path), names[path], ds))
+    if not groups:
+        listing = "; ".join(f"{i['file']}: {i['reason']}" for i in ignored[:5])
+        raise _refuse(f"no DICOM image in the upload ({listing})")
+    return groups, ignored
 
 
 def _choose_series(groups: dict[str, list], series_uid: str | None) -> list[tuple[Path, str, Any]]:
@@ -87,6 +88,9 @@ def _choose_series(groups: dict[str, list], series_uid: str | None) -> list[tupl
         if series_uid not in groups:
             raise _refuse(f"series {series_uid} is not in this upload", "series_instance_uid")
         return groups[series_uid]
+    pet = [items for items in groups.values() if str(items[0][2].get("Modality", "")) == "PT"]
+    if len(groups) > 1 and len(pet) == 1:
+        return pet[0]  # a CD or PACS export: the one PET series, the others are listed in the report
     if len(groups) > 1:
         listing = "; ".join(
             f"{uid} ({items[0][2].get('Modality', '?')}, '{items[0][2].get('SeriesDescription', '')}', "
@@ -95,6 +99,28 @@ def _choose_series(groups: dict[str, list], series_uid: str | None) -> list[tupl
         )
         raise _refuse(f"the upload holds {len(groups)} series; choose one: {listing}", "series_instance_uid")
     return next(iter(groups.values()))
+
+
+def intake_report(
+    groups: dict[str, list], chosen: list, ignored: list[dict], series: PetSeries
+) -> dict[str, Any]:
+    """What the upload held besides the series used (kept on the upload and shown on the scan page)."""
+    used = str(chosen[0][2].get("SeriesInstanceUID", ""))
+    others = [
+        {
+            "modality": str(items[0][2].get("Modality", "")),
+            "description": str(items[0][2].get("SeriesDescription", "")),
+            "files": len(items),
+        }
+        for uid, items in groups.items()
+        if uid != used
+    ]
+    return {
+        "ignored_files": ignored,
+        "other_series": others,
+        "transfer_syntaxes": list(series.transfer_syntaxes),
+        "lossy_compression": list(series.lossy),
+    }
 
 
 def suv_parameters(scan: Scan, series: PetSeries) -> dict[str, Any]:
@@ -107,8 +133,15 @@ def suv_parameters(scan: Scan, series: PetSeries) -> dict[str, Any]:
         "injection_datetime": None,
         "injected_mbq": None,
         "sources": {},
+        "site_time_zone": participant.site.time_zone,
     }
     if dose is not None:
+        params["injection_instant"] = dose.administered_at.astimezone(dt.UTC).isoformat()
+        if dose.activity_measured_at is not None:
+            params["activity_measured_at"] = dose.activity_measured_at.astimezone(dt.UTC).isoformat()
+            params["sources"]["activity"] = (
+                "net activity decayed from its measurement time to the injection (89Zr half-life of the header)"
+            )
         wall = _wall_clock(dose.administered_at, participant.site.time_zone)
         params["injection_datetime"] = wall.replace(tzinfo=None).isoformat()
         params["injected_mbq"] = float(dose.net_injected_mbq)
@@ -150,6 +183,8 @@ def _suv_record(result: SuvResult) -> dict[str, Any]:
         "decay_correction": result.decay_correction,
         "formula": result.formula,
         "warnings": list(result.warnings),
+        "time_basis": result.time_basis,
+        "activity_decay_factor": result.activity_decay_factor,
     }
 
 
@@ -163,12 +198,8 @@ def _findings_for(
     out = crosscheck.check_half_life(series.header)
     out += crosscheck.check_injection(series.header, dosed_wall, scan.tracer_visit_code, limits)
     out += crosscheck.check_activity(series.header.total_dose, float(dose.net_injected_mbq) if dose else None)
-    out += crosscheck.check_weight(
-        series.header.patient_weight_kg,
-        float(scan.participant.weight_kg),
-        blocks.recorded_weight_label(scan.participant),
-        limits,
-    )
+    weight_kg, weight_label = blocks.recorded_weight(scan.participant, result.reference_time)
+    out += crosscheck.check_weight(series.header.patient_weight_kg, weight_kg, weight_label, limits)
     out += crosscheck.check_window(
         result.reference_time,
         dosed_wall or result.injection_time,
@@ -177,7 +208,23 @@ def _findings_for(
         scan.window_hours_after,
         limits,
     )
+    out += plausibility.check_series_date(series.header)
+    out += plausibility.check_activity_range(
+        series.header.total_dose,
+        float(dose.net_injected_mbq) if dose else None,
+        scan.tracer_visit_code,
+        activity_range(),
+    )
+    out += plausibility.check_lossy(series.lossy)
     return out
+
+
+def activity_range() -> plausibility.ActivityRange:
+    """The protocol's activity range (settings.PET_PROTOCOL_ACTIVITY_MBQ overrides the 37 MBq nominal)."""
+    from django.conf import settings
+
+    nominal = float(getattr(settings, "PET_PROTOCOL_ACTIVITY_MBQ", 37.0))
+    return plausibility.ActivityRange(nominal_mbq=nominal)
 
 
 def _duplicate_check(scan: Scan, source_hashes: list[str]) -> None:
@@ -211,7 +258,8 @@ def series_upload_ingest(
     if scan.voided:
         raise _refuse("this scan is voided", "scan")
     try:
-        chosen = _choose_series(_headers(files), series_uid)
+        groups, ignored = _headers(files)
+        chosen = _choose_series(groups, series_uid)
         paths = [p for p, _n, _ds in chosen]
         source_hashes = [_sha256(p) for p in paths]
         _duplicate_check(scan, source_hashes)
@@ -234,6 +282,7 @@ def series_upload_ingest(
     findings = _findings_for(scan, series, before, params)
     params["hours_post_injection"] = before.decay_time_s / 3600.0 if before.decay_time_s else None
     params["series_fingerprint"] = fingerprint
+    params["intake_report"] = intake_report(groups, chosen, ignored, series)
     return _store(ctx, scan, stored_series, outcome, ordered_sources, before, after, params, findings)
 
 
@@ -269,6 +318,7 @@ def _store(ctx, scan, series, outcome, source_hashes, before, after, params, fin
     storage_dir = f"pet/{scan.participant.study_id}/{uuid.uuid4().hex}"
     saved: list[str] = []
     fingerprint = params.pop("series_fingerprint")
+    report = params.pop("intake_report", {})
     try:
         with transaction.atomic():
             blocks.refuse_if_live(scan, fingerprint)
@@ -299,6 +349,7 @@ def _store(ctx, scan, series, outcome, source_hashes, before, after, params, fin
                     suv_after_deid=_suv_record(after),
                     suv_parameters=params,
                     deid_profile=outcome.profile,
+                    intake_report=report,
                     state=UploadState.BLOCKED if blocked else UploadState.STORED,
                     state_message=_state_message(findings),
                 ),

@@ -23,6 +23,7 @@ from quant.pet.series import read_pet_series
 from quant.pet.suv import SuvError
 from trial.audit import AuditContext, audited_update, write_entry
 from trial.models import AuditSource
+from trial.write_gate import RecordLocked, check_write
 
 ENGINE_VERSION = "cd8pet-pet 1.0 (quant.pet.suv QIBA, quant.pet.voi)"
 
@@ -72,6 +73,10 @@ def series_process(upload_id: int) -> dict[str, Any]:
     upload = SeriesUpload.objects.select_related("scan", "participant").get(pk=upload_id)
     if upload.voided or upload.state == UploadState.BLOCKED:
         return {"skipped": upload.state}
+    try:  # a recompute is a write: frozen or locked data refuses it before anything moves (write gate)
+        check_write(upload, action="update", changes={"state": [upload.state, UploadState.PROCESSING]})
+    except RecordLocked as exc:
+        return {"upload": upload_id, "refused": exc.message_text}
     started = _set_state(
         upload_id,
         state=UploadState.PROCESSING,

@@ -16,11 +16,14 @@ from django.utils import timezone
 from imaging import pet_adapters
 from imaging.models import Scan, SeriesUpload, UploadState, Voi, VoiKind, VoiResult, VoiSource
 from imaging.services.common import _sha256, _user, enqueue_after_commit, geometry_from_json, uid_key
+from quant.dicom import deid_table
 from quant.dicom.geometry import Geometry
 from quant.pet.suv import SuvResult
 from quant.pet.voi import VoiError, nifti_voi, rtstruct_voi, seg_vois, sphere_voi, voi_metrics
 from trial import access
-from trial.audit import AuditContext, audited_create
+from trial.audit import AuditContext, audited_create, write_entry
+from trial.audit import snapshot as audit_snapshot
+from trial.models import AuditAction, AuditSource
 
 
 def _live_upload(scan: Scan) -> SeriesUpload:
@@ -97,6 +100,7 @@ def voi_create_sphere(
         "centre_mm": [float(v) for v in centre_mm],
         "radius_mm": float(radius_mm),
         "frame_of_reference_uid": upload.frame_of_reference_uid,
+        "method": voi.method,
     }
     return _create_voi(
         ctx, scan, upload, name, kind, organ, VoiSource.SPHERE, params, voi.voxel_count, lesion
@@ -157,6 +161,8 @@ def voi_create_from_file(
     upload = _live_upload(scan)
     _check_lesion(scan, kind, organ, lesion)
     geometry = geometry_from_json(upload.geometry)
+    if source == VoiSource.RTSTRUCT and roi:
+        roi = deid_table.clean_text(roi)  # ROI names are cleaned (Clean Descriptors) in the stored file
     try:
         clean = _deid_voi_file(source, path, work_dir, scan)
         masks = _mask_from_file(source, geometry, clean, name, roi)
@@ -176,6 +182,7 @@ def voi_create_from_file(
                 "roi": roi if source == VoiSource.RTSTRUCT else "",
                 "segment": mask.name if source == VoiSource.SEG else "",
                 "frame_of_reference_uid": upload.frame_of_reference_uid,
+                "method": mask.method,
             }
             vois.append(
                 _create_voi(
@@ -222,18 +229,30 @@ def _store_voi_result(voi: Voi, suv: np.ndarray, geometry: Geometry, result: Suv
         "voi": {"source": voi.source, "parameters": voi.parameters, "mask_sha256": voi.mask_sha256},
         "pct_id_formula": "%ID/kg = 100 * SUVbw / W[kg]",
     }
-    VoiResult.objects.update_or_create(
-        voi=voi,
-        defaults={
-            "participant_id": voi.participant_id,
-            "suv_max": metrics["suv_max"],
-            "suv_mean": metrics["suv_mean"],
-            "suv_peak": metrics["suv_peak"],
-            "pct_id_per_kg_mean": metrics["pct_id_per_kg_mean"],
-            "pct_id_per_kg_max": metrics["pct_id_per_kg_max"],
-            "volume_ml": metrics["volume_ml"],
-            "metrics": metrics,
-            "provenance": provenance,
-            "computed_at": timezone.now(),
-        },
-    )
+    with transaction.atomic():  # the result and its audit entry together
+        before = VoiResult.objects.filter(voi=voi).first()
+        old = audit_snapshot(before) if before is not None else {}
+        row, created = VoiResult.objects.update_or_create(
+            voi=voi,
+            defaults={
+                "participant_id": voi.participant_id,
+                "suv_max": metrics["suv_max"],
+                "suv_mean": metrics["suv_mean"],
+                "suv_peak": metrics["suv_peak"],
+                "pct_id_per_kg_mean": metrics["pct_id_per_kg_mean"],
+                "pct_id_per_kg_max": metrics["pct_id_per_kg_max"],
+                "volume_ml": metrics["volume_ml"],
+                "metrics": metrics,
+                "provenance": provenance,
+                "computed_at": timezone.now(),
+            },
+        )
+        # Audited when written, so results reach the sponsor's change feed (and honour changed_since).
+        changes = {k: [old.get(k), v] for k, v in audit_snapshot(row).items() if old.get(k) != v}
+        write_entry(
+            row,
+            ctx=AuditContext.system(source=AuditSource.WORKER),
+            action=AuditAction.CREATE if created else AuditAction.UPDATE,
+            changes=changes,
+            reason="" if created else "Worker: VOI metrics recomputed",
+        )

@@ -1,4 +1,11 @@
-"""Pixel data of single-frame files: format checks, decoder availability and length-checked stored values."""
+"""Pixel data of single-frame files: format checks, decoders, lossy-compression flags and stored values.
+
+Every standard transfer syntax is decoded by pydicom's pixel backends with the decoders the project installs
+(pylibjpeg + pylibjpeg-libjpeg for JPEG baseline/extended/lossless, pylibjpeg-openjpeg for JPEG 2000 and
+HTJ2K, pylibjpeg-rle or pydicom for RLE, pyjpegls for JPEG-LS). Byte order is taken from each file's own
+transfer syntax, so a series mixing little- and big-endian files decodes every slice correctly.
+A lossy transfer syntax or LossyImageCompression "01" is reported (``lossy_reason``): the caller flags it.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +24,14 @@ IMPLICIT_LE = "1.2.840.10008.1.2"
 TAG_PIXEL_DATA, TAG_FRAMES = Tag("PixelData"), Tag("NumberOfFrames")
 
 PixelFormat = tuple[int, np.dtype]  # bits allocated, numpy dtype of the stored values
+# Transfer syntaxes whose encoding may lose information (PS3.5 Section 8 / Annex A.4).
+LOSSY_SYNTAXES = {
+    "1.2.840.10008.1.2.4.50": "JPEG Baseline",
+    "1.2.840.10008.1.2.4.51": "JPEG Extended",
+    "1.2.840.10008.1.2.4.81": "JPEG-LS near-lossless",
+    "1.2.840.10008.1.2.4.91": "JPEG 2000 (lossy allowed)",
+    "1.2.840.10008.1.2.4.203": "HTJ2K (lossy allowed)",
+}
 
 
 def transfer_syntax(ds: Any) -> UID:
@@ -38,6 +53,19 @@ def check_decoder(ds: Any, path: str) -> None:
         raise SeriesError(
             f"{os.path.basename(path)}: compressed transfer syntax {ts.name} and no decoder is installed"
         )
+
+
+def lossy_reason(ds: Any) -> str | None:
+    """Why the pixels may have lost information (lossy transfer syntax or LossyImageCompression 01), or None."""
+    ts = str(transfer_syntax(ds))
+    if ts in LOSSY_SYNTAXES:
+        return f"transfer syntax {LOSSY_SYNTAXES[ts]} ({ts}) is lossy"
+    flag = ds.get("LossyImageCompression")
+    if flag is not None and str(flag).strip() == "01":
+        methods = ds.get("LossyImageCompressionMethod")
+        how = f" ({methods})" if methods else ""
+        return f"LossyImageCompression 01: the pixels were lossy-compressed before{how}"
+    return None
 
 
 def pixel_format(ds: Any, path: str) -> PixelFormat:
@@ -74,6 +102,8 @@ def stored_pixels(ds: Any, path: str, rows: int, cols: int, fmt: PixelFormat) ->
             ) from exc
         return arr.reshape(rows, cols)
     bits, dtype = fmt
+    big = not transfer_syntax(ds).is_little_endian
+    dtype = dtype.newbyteorder(">" if big else "<")  # this file's own byte order
     expected = rows * cols * bits // 8
     data = elem.value
     if data is None or len(data) < expected:
@@ -89,3 +119,14 @@ def check_dimensions(rows: int, cols: int, n: int) -> None:
         raise SeriesError(f"absurd image size {rows}x{cols} (allowed 2..{MAX_IN_PLANE})")
     if not (1 <= n <= MAX_SLICES):
         raise SeriesError(f"absurd number of slices {n} (allowed 1..{MAX_SLICES})")
+
+
+def decode_file(path: str) -> tuple[np.ndarray, str, str | None]:
+    """(stored values of a single-frame file as native-endian 2-D array, transfer syntax UID, lossy reason)."""
+    from quant.dicom.files import read_dicom
+
+    ds = read_dicom(path)
+    check_decoder(ds, path)
+    rows, cols = int(ds.Rows), int(ds.Columns)
+    arr = stored_pixels(ds, path, rows, cols, pixel_format(ds, path))
+    return arr.astype(arr.dtype.newbyteorder("=")), str(transfer_syntax(ds)), lossy_reason(ds)

@@ -23,7 +23,7 @@ from pydicom.tag import Tag
 from quant.dicom.fastread import FastDataset, fast_read
 from quant.dicom.files import Identity, list_dicom_files, raise_if_mixed, read_dicom
 from quant.dicom.geometry import DIRECTION_TOL, SPACING_TOL, Geometry, permute_in_place, slice_order
-from quant.dicom.pixels import check_decoder, check_dimensions, pixel_format, stored_pixels
+from quant.dicom.pixels import check_decoder, check_dimensions, lossy_reason, pixel_format, stored_pixels
 from quant.dicom.values import comparison_key, float_value, raw_bytes, raw_text, text_value
 from quant.errors import MixedSeriesError, SeriesError
 
@@ -94,6 +94,8 @@ class Series:
     files: tuple[str, ...]
     slices: tuple[SliceInfo, ...] = ()
     warnings: list[str] = field(default_factory=list)
+    lossy: tuple[str, ...] = ()  # why pixels may have lost information (empty: lossless)
+    transfer_syntaxes: tuple[str, ...] = ()  # every transfer syntax met in the series
 
 
 class SeriesChecks:
@@ -147,6 +149,8 @@ def _read_validated(paths: list[str], modality: str, checks: SeriesChecks, seen:
     volume: np.ndarray | None = None
     slices: list[SliceInfo] = []
     first: _FirstFile | None = None
+    lossy: dict[str, int] = {}
+    syntaxes: dict[str, None] = {}
     for index, path in enumerate(paths):
         ds = (fast_read(path) if first is not None else None) or read_dicom(path)
         seen.append(_identity(ds))
@@ -165,6 +169,10 @@ def _read_validated(paths: list[str], modality: str, checks: SeriesChecks, seen:
         if not isinstance(ds, FastDataset):
             check_decoder(ds, path)
         pixels = stored_pixels(ds, path, first.rows, first.cols, first.pixel_format)
+        syntaxes[str(ds.file_meta.get("TransferSyntaxUID", ""))] = None
+        reason = lossy_reason(ds)
+        if reason:
+            lossy[reason] = lossy.get(reason, 0) + 1
         slices.append(_slice_info(ds, path))
         out = volume[index]
         np.multiply(pixels, slices[-1].slope, out=out, casting="unsafe")
@@ -174,7 +182,14 @@ def _read_validated(paths: list[str], modality: str, checks: SeriesChecks, seen:
     if len({s[0] for s in seen}) > 1:
         raise MixedSeriesError(seen)
     assert first is not None and volume is not None
-    return _assemble(first.ds, volume, slices, modality)
+    series = _assemble(first.ds, volume, slices, modality)
+    series.lossy = tuple(lossy)
+    series.transfer_syntaxes = tuple(syntaxes)
+    series.warnings.extend(
+        f"lossy compression in {n} of {len(paths)} files: {why}; values may differ from the scanner's"
+        for why, n in lossy.items()
+    )
+    return series
 
 
 def _check_first(ds: Any, modality: str, path: str, n: int) -> None:

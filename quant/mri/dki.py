@@ -44,7 +44,8 @@ def dki_signal(b: ArrayLike, s0: float, d: float, k: float) -> FloatArray:
 
 def validity_limit(d: float, k: float) -> float:
     """Largest b (s/mm^2) for which the DKI signal still decreases: 3/(D K); infinite for K = 0."""
-    return float("inf") if k <= 0 else 3.0 / (d * k)
+    product = float(d) * float(k)
+    return float("inf") if not product > 0 else 3.0 / product  # a denormal K can make D*K underflow to 0
 
 
 def _initial(b: FloatArray, y: FloatArray) -> FloatArray:

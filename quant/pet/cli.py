@@ -1,10 +1,14 @@
 """``pet_suv`` command contract, Django-free (called by manage.py's fast path and the management command).
 
-``pet_suv SERIES_DIR [--sphere NAME:X,Y,Z,R]... [--seg FILE] [--rtstruct FILE --roi NAME]
+``pet_suv SERIES_DIR [--series-uid UID] [--sphere NAME:X,Y,Z,R]... [--seg FILE] [--rtstruct FILE --roi NAME]
 [--mask NAME:FILE.nii.gz]... [--injection-time ISO8601] [--injected-mbq F] [--weight-kg F]
 [--no-strict-zr89] [--override-header] --json`` prints one JSON object: suv_bw_factor, decay_time_s, warnings, vois
 {NAME: {suv_max, suv_mean, suv_min, suv_median, suv_sd, suv_peak, volume_ml, voxel_count,
-mtv41_ml, tlg41}} plus reference-time details. Errors: one line on stderr, exit status 2.
+mtv41_ml, tlg41}} plus reference-time details, transfer_syntaxes, lossy_compression and ignored_files.
+SERIES_DIR may be a CD or PACS export (DICOMDIR, README.TXT, AUTORUN.INF, sub-folders, compressed files,
+files without the Part 10 preamble): the one PT series is used (--series-uid picks another); SEG and
+RTSTRUCT may be drawn on another grid of the same frame of reference (the CT of the PET/CT).
+Errors: one line on stderr, exit status 2.
 A --weight-kg or --injection-time that contradicts the header beyond the upload block limits
 (PET_BLOCK_WEIGHT_PCT, PET_BLOCK_INJECTION_DAYS from the environment; defaults 20 %, 1 day) is refused
 unless --override-header is given.
@@ -20,7 +24,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from quant.dicom.files import list_dicom_files
+from quant.dicom.files import inventory, list_dicom_files, pick_series
 from quant.errors import PetCommandError, SeriesError
 from quant.pet.crosscheck import BLOCK_INJECTION_DAYS, BLOCK_WEIGHT_PCT, BlockLimits, header_contradictions
 from quant.pet.series import read_pet_series
@@ -56,6 +60,7 @@ def add_arguments(parser) -> None:
     """Arguments shared by the fast path and the Django management command."""
     parser.add_argument("series_dir")
     parser.add_argument("--sphere", action="append", default=[], metavar="NAME:X,Y,Z,R")
+    parser.add_argument("--series-uid", dest="series_uid", default=None)
     parser.add_argument("--seg", default=None)
     parser.add_argument("--rtstruct", default=None)
     parser.add_argument("--roi", default=None)
@@ -114,7 +119,8 @@ def run(options: argparse.Namespace | dict) -> dict:
     opts = vars(options) if isinstance(options, argparse.Namespace) else dict(options)
     if opts.get("rtstruct") and not opts.get("roi"):
         raise PetCommandError("--rtstruct needs --roi NAME")
-    series = read_pet_series(list_dicom_files(opts["series_dir"]))
+    found = inventory(list_dicom_files(opts["series_dir"]))
+    series = read_pet_series(pick_series(found, "PT", opts.get("series_uid")))
     overridden = _header_check(opts, series.header)
     result = compute_suv(
         series.header,
@@ -158,6 +164,11 @@ def run(options: argparse.Namespace | dict) -> dict:
         },
         "series_instance_uid": series.series_instance_uid,
         "slices": int(volume.shape[0]),
+        "transfer_syntaxes": list(series.transfer_syntaxes),
+        "lossy_compression": list(series.lossy),
+        "ignored_files": [
+            {"file": os.path.relpath(p, opts["series_dir"]), "reason": r} for p, r in found.ignored
+        ],
     }
 
 

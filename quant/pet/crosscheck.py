@@ -22,7 +22,12 @@ BLOCK_WINDOW_TOLERANCE_H = 12.0
 BLOCK_WEIGHT_PCT = 20.0
 # Error findings an authorised reviewer may override (the header may be right and the record wrong).
 OVERRIDABLE_CODES = frozenset(
-    {"INJECTION_DATE_MISMATCH", "SCAN_FAR_OUTSIDE_WINDOW", "WEIGHT_CONTRADICTS_RECORD"}
+    {
+        "INJECTION_DATE_MISMATCH",
+        "SCAN_FAR_OUTSIDE_WINDOW",
+        "WEIGHT_CONTRADICTS_RECORD",
+        "ACTIVITY_IMPLAUSIBLE",
+    }
 )
 
 

@@ -138,4 +138,5 @@ def suv_header(first: Any, ordered: tuple[SliceInfo, ...]) -> SuvHeader:
         philips_activity_factor=philips_act,
         suv_type=text_value(first, "SUVType"),
         modality=text_value(first, "Modality") or "",
+        timezone_offset=text_value(first, "TimezoneOffsetFromUTC"),
     )

@@ -17,11 +17,21 @@ All datetimes are wall-clock times carried as UTC-aware datetimes (DICOM DA/TM c
 from __future__ import annotations
 
 import math
-import re
+import zoneinfo
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from quant.errors import SuvError
+from quant.pet.timing import (  # noqa: F401 - parse_* re-exported for existing importers
+    combine,
+    dt_offset,
+    parse_da,
+    parse_dt,
+    parse_iso,
+    parse_offset,
+    parse_tm,
+    to_instant,
+)
 
 ZR89_HALF_LIFE_S = 282_276.0
 ZR89_TOLERANCE = 0.005
@@ -57,6 +67,7 @@ class SuvHeader:
     philips_activity_factor: float | None = None
     suv_type: str | None = None
     modality: str = "PT"
+    timezone_offset: str | None = None  # TimezoneOffsetFromUTC (+HHMM), applies to every DA/TM/DT
 
 
 @dataclass
@@ -77,6 +88,8 @@ class SuvResult:
     decay_correction: str
     formula: str
     warnings: list[str] = field(default_factory=list)
+    time_basis: str = ""  # how the wall-clock times became instants (zone rules used)
+    activity_decay_factor: float = 1.0  # activity at injection / activity at calibration
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -94,63 +107,6 @@ class Normalisation:
     name: str
     factor: float
     formula: str
-
-
-# ---------------------------------------------------------------- date/time parsing
-
-
-def parse_da(text: str | None) -> tuple[int, int, int] | None:
-    """DICOM DA (YYYYMMDD, also legacy YYYY.MM.DD) -> (y, m, d)."""
-    if not text:
-        return None
-    digits = re.sub(r"[^0-9]", "", str(text))
-    if len(digits) != 8:
-        raise SuvError(f"unreadable DICOM date {text!r}")
-    return int(digits[:4]), int(digits[4:6]), int(digits[6:8])
-
-
-def parse_tm(text: str | None) -> timedelta | None:
-    """DICOM TM (HHMMSS.ffffff, partial forms and legacy HH:MM:SS) -> time since midnight."""
-    if text is None or not str(text).strip():
-        return None
-    raw = str(text).strip().replace(":", "")
-    match = re.fullmatch(r"(\d{2})(\d{2})?(\d{2})?(\.\d{1,6})?", raw)
-    if not match:
-        raise SuvError(f"unreadable DICOM time {text!r}")
-    hours, minutes, seconds, frac = match.groups()
-    total = int(hours) * 3600 + int(minutes or 0) * 60 + int(seconds or 0) + float(frac or 0.0)
-    if total >= 86400 + 1:
-        raise SuvError(f"DICOM time out of range {text!r}")
-    return timedelta(seconds=total)
-
-
-def combine(date_text: str | None, time_text: str | None) -> datetime | None:
-    """DA + TM -> wall-clock datetime (UTC-aware), None if either is missing."""
-    date_parts, time_part = parse_da(date_text), parse_tm(time_text)
-    if date_parts is None or time_part is None:
-        return None
-    return datetime(*date_parts, tzinfo=UTC) + time_part
-
-
-def parse_dt(text: str | None) -> datetime | None:
-    """DICOM DT (YYYYMMDDHHMMSS.ffffff&ZZXX); the zone suffix is ignored (wall clock)."""
-    if text is None or not str(text).strip():
-        return None
-    raw = re.split(r"[+-]", str(text).strip())[0]
-    match = re.fullmatch(r"(\d{8})(\d{2,6}(?:\.\d{1,6})?)?", raw)
-    if not match:
-        raise SuvError(f"unreadable DICOM datetime {text!r}")
-    date_text, time_text = match.groups()
-    return combine(date_text, time_text or "000000")
-
-
-def parse_iso(text: str) -> datetime:
-    """ISO 8601 -> wall-clock datetime (a zone, if any, is dropped: DICOM times are local)."""
-    try:
-        value = datetime.fromisoformat(text.strip())
-    except ValueError as exc:
-        raise SuvError(f"injection time {text!r} is not ISO 8601 (e.g. 2025-01-01T10:00:00)") from exc
-    return value.replace(tzinfo=UTC)
 
 
 # ---------------------------------------------------------------- body size
@@ -362,6 +318,21 @@ def _dose_bq(header: SuvHeader, override_mbq: float | None, warnings: list[str])
 # ---------------------------------------------------------------- main entry
 
 
+@dataclass(frozen=True)
+class Clock:
+    """How wall-clock times become instants and when the injected activity was measured.
+
+    ``injection_instant`` (aware, e.g. the dosing record's UTC time) replaces the header's injection time;
+    ``activity_measured_at`` (aware) is the dose calibrator's measurement time of ``injected_mbq``: the
+    activity is decayed from it to the injection instant; ``site_tz`` (IANA) localises wall-clock times
+    that carry no offset (see quant.pet.timing).
+    """
+
+    site_tz: str | None = None
+    injection_instant: datetime | None = None
+    activity_measured_at: datetime | None = None
+
+
 def compute_suv(
     header: SuvHeader,
     *,
@@ -369,8 +340,12 @@ def compute_suv(
     injected_mbq: float | None = None,
     weight_kg: float | None = None,
     strict_zr89: bool = True,
+    clock: Clock | None = None,
 ) -> SuvResult:
     """SUVbw scaling factors for one series (QIBA vendor-neutral pseudo-code)."""
+    clock = clock or Clock()
+    if clock.activity_measured_at is not None and injected_mbq is None:
+        raise SuvError("an activity measurement time needs the measured activity (injected MBq)")
     warnings: list[str] = []
     units, decay = _check_preconditions(header, strict_zr89)
     if isinstance(injection_datetime, str):
@@ -396,7 +371,7 @@ def compute_suv(
             raise SuvError("Units CNTS without a Philips (7053,1000) SUV or (7053,1009) activity factor")
         scale = float(header.philips_activity_factor)
     return _activity_factors(
-        header, units, decay, weight, scale, injection_datetime, injected_mbq, strict_zr89, warnings
+        header, units, decay, weight, scale, injection_datetime, injected_mbq, strict_zr89, warnings, clock
     )
 
 
@@ -448,32 +423,62 @@ def _static(factor, n, weight, header, units, decay, formula, warnings) -> SuvRe
     )
 
 
+def _injection(header, clock, scan_wall, override_inj, strict_zr89, warnings):
+    """(wall clock, instant, source, zone rule) of the injection."""
+    header_offset = parse_offset(header.timezone_offset)
+    if clock.injection_instant is not None and override_inj is None:
+        instant = clock.injection_instant.astimezone(UTC)
+        zone = zoneinfo.ZoneInfo(clock.site_tz) if clock.site_tz else header_offset or UTC
+        wall = instant.astimezone(zone).replace(tzinfo=UTC)
+        return wall, instant, "injection instant given (dosing record)", "absolute instant"
+    wall, source = injection_time(header, scan_wall, override_inj, strict_zr89, warnings)
+    own = dt_offset(header.rp_start_datetime) if source == "RadiopharmaceuticalStartDateTime" else None
+    instant, rule = to_instant(wall, own_offset=own, header_offset=header_offset, site_tz=clock.site_tz)
+    return wall, instant, source, rule
+
+
+def _calibrated(dose: float, clock: Clock, injection: datetime | None, half: float, warnings: list[str]):
+    """Activity decayed from the dose calibrator's measurement time to the injection instant."""
+    if clock.activity_measured_at is None:
+        return dose, 1.0
+    if injection is None:
+        raise SuvError("the activity measurement time is given but the injection time is unknown")
+    elapsed = (injection - clock.activity_measured_at.astimezone(UTC)).total_seconds()
+    if elapsed < 0:
+        warnings.append(f"activity measured {-elapsed / 60:.0f} min after the injection: decayed back to it")
+    factor = 2.0 ** (-elapsed / half)
+    return dose * factor, factor
+
+
 def _activity_factors(
-    header, units, decay, weight, scale, override_inj, injected_mbq, strict_zr89, warnings
+    header, units, decay, weight, scale, override_inj, injected_mbq, strict_zr89, warnings, clock
 ) -> SuvResult:
     dose = _dose_bq(header, injected_mbq, warnings)
     half = header.half_life_s
     if not half or half <= 0:
         raise SuvError("RadionuclideHalfLife is missing or zero")
     lam = math.log(2.0) / half
-    base = weight * 1e3 / dose * scale
     prefix = "Philips (7053,1009) * " if units == "CNTS" else ""
     acq = _acquisition_datetimes(header)
     if decay == "NONE":
-        return _none_factors(
-            header, acq, base, lam, half, dose, weight, units, override_inj, strict_zr89, prefix, warnings
-        )
+        args = (header, acq, lam, half, dose, weight, units, scale, override_inj, strict_zr89, prefix)
+        return _none_factors(*args, warnings, clock)
     if decay == "ADMIN":
-        t_inj, inj_src = None, "not needed (decay corrected to administration)"
-        factors = (base,) * max(len(acq), 1)
+        inj = (
+            _injection(header, clock, None, override_inj, strict_zr89, warnings)
+            if clock.activity_measured_at
+            else None
+        )
+        dose, activity_factor = _calibrated(dose, clock, inj[1] if inj else None, half, warnings)
+        base = weight * 1e3 / dose * scale
         return SuvResult(
             base,
-            factors,
+            (base,) * max(len(acq), 1),
             0.0,
             None,
             "DecayCorrection ADMIN",
-            t_inj,
-            inj_src,
+            inj[0] if inj else None,
+            inj[2] if inj else "not needed (decay corrected to administration)",
             weight,
             dose,
             half,
@@ -481,15 +486,30 @@ def _activity_factors(
             decay,
             f"SUVbw = {prefix}A * W[g] / D (DecayCorrection ADMIN)",
             warnings,
+            "no decay interval (DecayCorrection ADMIN)",
+            activity_factor,
         )
     t_ref, ref_src = reference_time(header, half, warnings)
-    t_inj, inj_src = injection_time(header, t_ref, override_inj, strict_zr89, warnings)
-    decay_s = (t_ref - t_inj).total_seconds()
+    own = dt_offset(header.ge_post_injection_datetime) if ref_src.startswith("GE private") else None
+    ref_instant, ref_rule = to_instant(
+        t_ref, own_offset=own, header_offset=parse_offset(header.timezone_offset), site_tz=clock.site_tz
+    )
+    t_inj, inj_instant, inj_src, inj_rule = _injection(
+        header, clock, t_ref, override_inj, strict_zr89, warnings
+    )
+    decay_s = (ref_instant - inj_instant).total_seconds()
     if decay_s < 0:
         raise SuvError(
             f"injection ({t_inj:%Y-%m-%d %H:%M:%S}) is after the reference time ({t_ref:%Y-%m-%d %H:%M:%S})"
         )
-    factor = base / 2.0 ** (-decay_s / half)
+    wall_s = (t_ref - t_inj).total_seconds()
+    if abs(wall_s - decay_s) > 1.0:
+        warnings.append(
+            f"decay interval {decay_s / 3600:.2f} h between absolute instants differs from the wall-clock "
+            f"difference {wall_s / 3600:.2f} h (daylight-saving or time-zone change between injection and scan)"
+        )
+    dose, activity_factor = _calibrated(dose, clock, inj_instant, half, warnings)
+    factor = weight * 1e3 / dose * scale / 2.0 ** (-decay_s / half)
     return SuvResult(
         factor,
         (factor,) * max(len(acq), 1),
@@ -505,11 +525,13 @@ def _activity_factors(
         decay,
         f"SUVbw = {prefix}A * W[g] / (D * 2^(-(t_ref - t_inj)/T_half))",
         warnings,
+        f"reference time: {ref_rule}; injection: {inj_rule}",
+        activity_factor,
     )
 
 
 def _none_factors(
-    header, acq, base, lam, half, dose, weight, units, override_inj, strict_zr89, prefix, warnings
+    header, acq, lam, half, dose, weight, units, scale, override_inj, strict_zr89, prefix, warnings, clock
 ):
     known = [t for t in acq if t is not None]
     if len(known) != len(acq) or not acq:
@@ -517,15 +539,21 @@ def _none_factors(
     durations = header.actual_frame_durations_ms
     if len(durations) != len(acq) or any(not d or d <= 0 for d in durations):
         raise SuvError("DecayCorrection NONE needs ActualFrameDuration on every slice")
-    t_inj, inj_src = injection_time(header, min(known), override_inj, strict_zr89, warnings)
+    t_inj, inj_instant, inj_src, inj_rule = _injection(
+        header, clock, min(known), override_inj, strict_zr89, warnings
+    )
+    offset = parse_offset(header.timezone_offset)
+    instants = [to_instant(t, own_offset=None, header_offset=offset, site_tz=clock.site_tz)[0] for t in acq]
+    dose, activity_factor = _calibrated(dose, clock, inj_instant, half, warnings)
+    base = weight * 1e3 / dose * scale
     factors = []
-    for t_acq, duration in zip(acq, durations):
-        elapsed = (t_acq - t_inj).total_seconds()
+    for t_acq, duration in zip(instants, durations):
+        elapsed = (t_acq - inj_instant).total_seconds()
         if elapsed < 0:
             raise SuvError("injection is after the acquisition start")
         x = lam * duration / 1000.0
         factors.append(base * (x / -math.expm1(-x)) * math.exp(lam * elapsed))
-    decay_s = (acq[0] - t_inj).total_seconds()
+    decay_s = (instants[0] - inj_instant).total_seconds()
     formula = (
         f"SUVbw = {prefix}A * W[g]/D * lambda T/(1-e^(-lambda T)) * e^(lambda (t_acq - t_inj)) per frame"
     )
@@ -544,4 +572,7 @@ def _none_factors(
         "NONE",
         formula,
         warnings,
+        f"acquisition times: {to_instant(acq[0], own_offset=None, header_offset=offset, site_tz=clock.site_tz)[1]}; "
+        f"injection: {inj_rule}",
+        activity_factor,
     )

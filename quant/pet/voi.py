@@ -21,6 +21,7 @@ import numpy as np
 
 from quant.dicom.geometry import Geometry
 from quant.errors import VoiError
+from quant.pet import voi_grid
 
 PEAK_RADIUS_MM = 6.204
 LPS_FROM_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
@@ -31,6 +32,7 @@ class Voi:
     name: str
     box: tuple[slice, slice, slice]
     mask: np.ndarray  # bool, shape of the box
+    method: str = ""  # how the mask was placed on the PET grid (kept in each result's provenance)
 
     @property
     def voxel_count(self) -> int:
@@ -43,7 +45,7 @@ class Voi:
         return out
 
 
-def from_full_mask(name: str, mask: np.ndarray) -> Voi:
+def from_full_mask(name: str, mask: np.ndarray, method: str = "") -> Voi:
     """Crop a whole-grid boolean mask to its bounding box."""
     mask = np.asarray(mask, dtype=bool)
     if not mask.any():
@@ -54,7 +56,7 @@ def from_full_mask(name: str, mask: np.ndarray) -> Voi:
         hits = np.flatnonzero(mask.any(axis=other))
         box.append(slice(int(hits[0]), int(hits[-1]) + 1))
     box_t = (box[0], box[1], box[2])
-    return Voi(name, box_t, mask[box_t].copy())
+    return Voi(name, box_t, mask[box_t].copy(), method)
 
 
 # ---------------------------------------------------------------- sphere
@@ -82,7 +84,9 @@ def sphere_voi(name: str, geometry: Geometry, centre_mm, radius_mm: float) -> Vo
         raise VoiError(f"sphere {name!r} contains no voxel centre")
     full_box = (slice(lo[2], hi[2]), slice(lo[1], hi[1]), slice(lo[0], hi[0]))
     tmp = Voi(name, full_box, inside)
-    return _shrink(tmp)
+    out = _shrink(tmp)
+    out.method = "sphere: voxel centres within the radius (patient mm)"
+    return out
 
 
 def _shrink(voi: Voi) -> Voi:
@@ -107,8 +111,21 @@ def nifti_voi(name: str, geometry: Geometry, path: str) -> Voi:
     if data.ndim != 3:
         raise VoiError(f"mask {name!r}: expected a 3-D mask, got shape {data.shape}")
     lps = LPS_FROM_RAS @ image.affine
-    mask = _resample_exact(np.asarray(data) != 0, lps, geometry, f"NIfTI mask {name!r}")
-    return from_full_mask(name, mask)
+    data = np.asarray(data) != 0
+    transform = np.linalg.inv(lps) @ geometry.affine
+    same_voxels = np.allclose(np.abs(transform[:3, :3]), np.rint(np.abs(transform[:3, :3])), atol=1e-3)
+    if same_voxels and data.shape == tuple(geometry.shape[::-1]):
+        mask = _resample_exact(data, lps, geometry, f"NIfTI mask {name!r}")
+        return from_full_mask(name, mask, "NIfTI on the PET grid, aligned through its affine (RAS -> LPS)")
+    shift = transform[:3, 3]
+    if same_voxels and np.max(np.abs(shift - np.rint(shift))) > 1e-2:
+        raise VoiError(f"NIfTI mask {name!r}: origin is off the PET voxel centres by a fraction of a voxel")
+    mask = voi_grid.sample_nearest(np.transpose(data, (2, 1, 0)), lps, geometry)
+    method = (
+        f"NIfTI on another grid {data.shape} resampled onto the PET grid through its affine: PET voxel centres "
+        "sampled nearest-neighbour in the mask grid"
+    )
+    return from_full_mask(name, mask, method)
 
 
 def _resample_exact(data_xyz: np.ndarray, affine: np.ndarray, geometry: Geometry, label: str) -> np.ndarray:
@@ -156,7 +173,6 @@ def rtstruct_roi_names(path: str) -> list[str]:
 def rtstruct_voi(name: str, geometry: Geometry, path: str, roi_name: str) -> Voi:
     """Rasterise an RTSTRUCT ROI's closed planar contours onto the PET grid by voxel centre."""
     import pydicom
-    from matplotlib.path import Path
 
     try:
         ds = pydicom.dcmread(path)
@@ -177,21 +193,25 @@ def rtstruct_voi(name: str, geometry: Geometry, path: str, roi_name: str) -> Voi
     )
     if contour_item is None or not contour_item.get("ContourSequence"):
         raise VoiError(f"RTSTRUCT ROI {roi_name!r} has no contours")
-    nz, ny, nx = geometry.shape
-    mask = np.zeros(geometry.shape, dtype=bool)
-    gy, gx = np.mgrid[0:ny, 0:nx]
-    centres = np.column_stack([gx.ravel(), gy.ravel()]).astype(float)
+    planes: dict[float, list[np.ndarray]] = {}
     for contour in contour_item.ContourSequence:
         points = np.asarray(contour.ContourData, dtype=float).reshape(-1, 3)
         idx = geometry.patient_to_index(points)
-        k = float(np.mean(idx[:, 2]))
-        if np.ptp(idx[:, 2]) > 0.05 or abs(k - round(k)) > 0.05 or not 0 <= round(k) < nz:
-            raise VoiError(f"RTSTRUCT ROI {roi_name!r}: a contour does not lie on a PET slice")
+        if np.ptp(idx[:, 2]) > 0.05:
+            raise VoiError(f"RTSTRUCT ROI {roi_name!r}: a contour is not parallel to the PET slices")
         if contour.get("ContourGeometricType", "CLOSED_PLANAR") == "POINT" or len(idx) < 3:
             continue
-        inside = Path(idx[:, :2], closed=True).contains_points(centres).reshape(ny, nx)
-        mask[round(k)] ^= inside
-    return from_full_mask(name, mask)
+        level = round(float(np.mean(idx[:, 2])), 3)
+        same = next((lv for lv in planes if abs(lv - level) <= voi_grid.PLANE_TOL), level)
+        planes.setdefault(same, []).append(idx[:, :2])
+    if not planes:
+        raise VoiError(f"RTSTRUCT ROI {roi_name!r} has no closed planar contours")
+    mask, method = voi_grid.rasterise_planes(planes, geometry, f"RTSTRUCT ROI {roi_name!r}")
+    if not mask.any():
+        raise VoiError(
+            f"RTSTRUCT ROI {roi_name!r}: the contours lie outside the PET series (no voxel centre inside)"
+        )
+    return from_full_mask(name, mask, method)
 
 
 # ---------------------------------------------------------------- SEG
@@ -208,17 +228,15 @@ def seg_vois(geometry: Geometry, path: str, segment: str | int | None = None) ->
     if str(seg.FrameOfReferenceUID) != geometry.frame_of_reference_uid:
         raise VoiError(f"SEG is in another frame of reference ({seg.FrameOfReferenceUID})")
     nz, ny, nx = geometry.shape
-    if (int(seg.Rows), int(seg.Columns)) != (ny, nx):
-        raise VoiError(f"SEG grid {seg.Rows}x{seg.Columns} does not match the PET grid {ny}x{nx}")
     referenced = {
         str(i.ReferencedSOPInstanceUID)
         for s in seg.get("ReferencedSeriesSequence", [])
         for i in s.ReferencedInstanceSequence
     }
     known = [uid for uid in geometry.sop_instance_uids if uid in referenced]
-    if not known:
-        raise VoiError("SEG does not reference any instance of this PET series")
     numbers = _segment_numbers(seg, segment)
+    if (int(seg.Rows), int(seg.Columns)) != (ny, nx) or not known:
+        return _seg_resampled(seg, geometry, numbers)
     try:
         pixels = seg.get_pixels_by_source_instance(
             source_sop_instance_uids=list(known), segment_numbers=numbers, ignore_spatial_locations=True
@@ -232,7 +250,30 @@ def seg_vois(geometry: Geometry, path: str, segment: str | int | None = None) ->
         for i, uid in enumerate(known):
             mask[index[uid]] = pixels[i, :, :, j] > 0
         label = str(seg.get_segment_description(number).segment_label)
-        out.append(from_full_mask(label, mask))
+        out.append(
+            from_full_mask(
+                label, mask, "SEG on the PET grid: frames matched to the PET instances they reference"
+            )
+        )
+    return out
+
+
+def _seg_resampled(seg, geometry: Geometry, numbers: list[int]) -> list[Voi]:
+    """A SEG on another grid of the same frame of reference (e.g. the CT of a PET/CT), resampled."""
+    masks, labels, affine = voi_grid.seg_frames(seg)
+    shape = next(iter(masks.values())).shape
+    method = (
+        f"SEG on another grid ({shape[2]}x{shape[1]}, {shape[0]} slices) in the same frame of reference: frames "
+        "placed by ImagePositionPatient, PET voxel centres sampled nearest-neighbour in the SEG grid"
+    )
+    out = []
+    for number in numbers:
+        if number not in masks:
+            raise VoiError(f"SEG segment {number} has no frame")
+        mask = voi_grid.sample_nearest(masks[number], affine, geometry)
+        if not mask.any():
+            raise VoiError(f"SEG segment {labels.get(number, number)!r} lies outside the PET series")
+        out.append(from_full_mask(labels.get(number, str(number)), mask, method))
     return out
 
 

@@ -123,10 +123,16 @@ def test_truncated_file_refused(pet_dir):
     _assert_refused(proc, "PT_0002.dcm")
 
 
-def test_unreadable_file_refused(pet_dir):
+def test_a_non_dicom_file_is_ignored_and_listed(pet_dir):
     info, folder = pet_dir
     (folder / "readme.txt").write_text("hello")
-    _assert_refused(_run(folder, "--json"), "not a DICOM file")
+    proc = _run(folder, "--json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["ignored_files"] == [
+        {"file": "readme.txt", "reason": "not a DICOM file (no preamble/DICM prefix)"}
+    ]
+    assert out["suv_bw_factor"] == pytest.approx(info.suv_bw_factor, rel=1e-9)
 
 
 def test_missing_weight_needs_option(pet_dir):

@@ -147,6 +147,11 @@ def test_nifti_rtstruct_and_seg_vois_land_on_the_same_voxels_as_the_sphere(
     for result in results.values():
         assert result.voi.voxel_count == int(mask.sum())
         assert result.suv_mean == pytest.approx(lesion.suv, rel=2e-4)
+    methods = {name: r.provenance["voi"]["parameters"]["method"] for name, r in results.items()}
+    assert methods["N1"].startswith("NIfTI on the PET grid") and methods["S1"].startswith(
+        "SEG on the PET grid"
+    )
+    assert methods["R1"].startswith("RTSTRUCT closed planar contours rasterised in 3-D")
     # Stored RTSTRUCT/SEG files are de-identified too.
     for voi in Voi.objects.exclude(source="nifti"):
         from django.core.files.storage import default_storage
@@ -278,7 +283,10 @@ def test_the_api_uploads_multipart_and_reads_back(
     assert response.status_code == 201, response.content[:400]
     body = response.json()
     assert body["suv_before_deid"]["suv_bw_factor"] == pytest.approx(info.suv_bw_factor, rel=1e-9)
-    scans = client.get("/api/v1/pet-scans/").json()
+    listing = client.get("/api/v1/pet-scans/").json()
+    scans = (
+        listing["results"] if isinstance(listing, dict) else listing
+    )  # cursor page["results"]  # a cursor page (issue 17)
     mine = next(s for s in scans if s["id"] == pet_web_trial.scan.pk)
     assert mine["status"] == ScanStatus.ANALYSED and mine["latest_upload"]["state"] == "done"
     assert client.get(f"/api/v1/pet-uploads/{body['id']}/").status_code == 200

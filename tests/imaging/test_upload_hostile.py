@@ -83,9 +83,18 @@ def series(pet_web_series):
     return directory
 
 
-def test_a_file_that_is_not_dicom(client, pet_web_trial, settings, series):
+def test_a_file_that_is_not_dicom_is_ignored_and_listed_but_alone_is_refused(
+    client, pet_web_trial, settings, series
+):
+    notes = SimpleUploadedFile("notes.txt", b"patient notes, not an image" * 20)
+    _refused(client, pet_web_trial, settings, [notes], "notes.txt", "not a dicom file")
     files = _files(series) + [SimpleUploadedFile("notes.txt", b"patient notes, not an image" * 20)]
-    _refused(client, pet_web_trial, settings, files, "notes.txt", "not a dicom file")
+    response = _post(client, pet_web_trial, files)
+    assert response.status_code == 201, response.content[:300]
+    upload = SeriesUpload.objects.get(scan=pet_web_trial.scan)
+    assert upload.intake_report["ignored_files"] == [
+        {"file": "notes.txt", "reason": "not a DICOM file (no preamble/DICM prefix)"}
+    ]
 
 
 def test_a_truncated_file(client, pet_web_trial, settings, series):

@@ -208,9 +208,9 @@ def test_the_api_creates_scores_with_the_same_validation(client_for, pathologist
     good = client.post("/api/v1/ihc-scores/", body, content_type="application/json")
     assert good.status_code == 201, good.content
     assert good.json()["percent_positive"] == "14.50" and good.json()["scorer_number"] == 1
-    listing = client.get("/api/v1/ihc-scores/").json()
+    listing = client.get("/api/v1/ihc-scores/").json()["results"]  # a cursor page (issue 17)
     assert [row["marker"] for row in listing] == ["CD8"]
-    assert client.get("/api/v1/biopsies/").json()[0]["sample_id"] == biopsy.sample_id
+    assert client.get("/api/v1/biopsies/").json()["results"][0]["sample_id"] == biopsy.sample_id
     client_for(monitor)
     assert client.post("/api/v1/ihc-scores/", body, content_type="application/json").status_code == 403
 
@@ -234,7 +234,7 @@ def test_another_site_sees_404_and_read_only_roles_403_on_every_pathology_page(
     assert [(u, client.get(u).status_code, client.post(u).status_code) for u in urls] == [
         (u, 404, 405 if u.endswith(f"biopsies/{biopsy.pk}/") else 404) for u in urls
     ]
-    assert client.get("/api/v1/biopsies/").json() == []
+    assert client.get("/api/v1/biopsies/").json()["results"] == []
     assert client.get(f"/api/v1/ihc-scores/{score.pk}/").status_code == 404
     for reader in (monitor, sponsor):
         client.force_login(reader)

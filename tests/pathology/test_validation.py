@@ -109,7 +109,7 @@ def test_counts_must_be_complete_consistent_and_agree_with_an_entered_cps():
         viable_tumour_cells=200,
     )
     assert "cannot exceed" in errors["pdl1_pos_tumour_cells"]
-    _, errors = check(
+    cleaned, errors = check(
         PDL1,
         cps=55,
         pdl1_pos_tumour_cells=40,
@@ -117,7 +117,9 @@ def test_counts_must_be_complete_consistent_and_agree_with_an_entered_cps():
         pdl1_pos_macrophages=10,
         viable_tumour_cells=200,
     )
-    assert "does not match the value computed from the counts (40)" in errors["cps"]
+    # A typed CPS that disagrees is kept beside the computed one and flagged, never refused or replaced.
+    assert errors == {}
+    assert (cleaned["cps"], cleaned["cps_entered"], cleaned["pdl1_discrepancy"]) == (40.0, 55, True)
     cleaned, errors = check(
         PDL1,
         cps=40.4,
@@ -126,7 +128,8 @@ def test_counts_must_be_complete_consistent_and_agree_with_an_entered_cps():
         pdl1_pos_macrophages=10,
         viable_tumour_cells=200,
     )
-    assert errors == {} and cleaned["cps"] == 40.0
+    assert errors == {} and cleaned["cps"] == 40.0 and cleaned["cps_entered"] == 40.4
+    assert "pdl1_discrepancy" not in cleaned  # within 0.5 of the computed value: kept, not flagged
 
 
 def test_tps_and_cps_need_tumour_cells():

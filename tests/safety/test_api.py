@@ -30,7 +30,7 @@ def test_a_coordinator_creates_and_lists_an_ae(client, coordinator, dosed_partic
     assert (
         body["grade_text"].startswith("ANC <1000/mm3") and body["participant"] == dosed_participant.study_id
     )
-    listed = client.get(URL).json()
+    listed = client.get(URL).json()["results"]  # a cursor page (issue 17)
     assert [a["id"] for a in listed] == [body["id"]]
 
 
@@ -85,7 +85,7 @@ def test_updates_need_a_reason_and_cannot_change_the_grade_but_change_grade_can(
 def test_the_sponsor_reads_all_sites_but_cannot_write(client, sponsor, make_ae, dosed_participant, fn_values):
     ae = make_ae("Fatigue")
     client.force_login(sponsor)
-    assert [a["id"] for a in client.get(URL).json()] == [ae.pk]
+    assert [a["id"] for a in client.get(URL).json()["results"]] == [ae.pk]
     assert client.get(f"{URL}{ae.pk}/").status_code == 200
     r = client.post(URL, api_data(fn_values, dosed_participant.study_id), content_type="application/json")
     assert r.status_code == 403
@@ -99,7 +99,7 @@ def test_another_site_neither_sees_nor_writes(
 ):
     ae = make_ae("Fatigue")
     client.force_login(other_coordinator)
-    assert client.get(URL).json() == []
+    assert client.get(URL).json()["results"] == []
     assert client.get(f"{URL}{ae.pk}/").status_code == 404
     assert (
         client.patch(

@@ -130,7 +130,7 @@ def test_filters_by_site_and_drug_equal_the_hand_count(dataset, sponsor):
         (SKIN, ""): (1, 50.0, [0, 1, 0, 0, 0], 0, 0.0),
         (SKIN, "Pruritus"): (1, 50.0, [0, 1, 0, 0, 0], 0, 0.0),
     }
-    assert be_nivo["saes"] == [] and be_nivo["grade3"] == []
+    assert list(be_nivo["saes"]) == [] and be_nivo["grade3"] == []  # saes: a queryset, paged on the page
 
 
 def test_a_site_user_only_counts_their_own_site(dataset, other_coordinator):

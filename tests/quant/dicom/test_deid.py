@@ -91,7 +91,8 @@ def test_without_retain_options_suv_inputs_are_gone(tmp_path):
     info = small_phantom(tmp_path, shape=(3, 16, 16), units="CNTS_ACT")
     bare = DeidOptions(False, False, False)
     ds = deidentify(pydicom.dcmread(info.files[0]), "S1", "p1", SECRET, bare)
-    assert "PatientWeight" not in ds and not ds.get("SeriesTime") and not ds.get("AcquisitionDate")
+    # Table E.1-1 basic profile: Series Time X/D -> dummy, Acquisition Date X/Z -> empty, Weight X
+    assert "PatientWeight" not in ds and ds.SeriesTime == "000000" and ds.AcquisitionDate == ""
     assert not any(e.tag.is_private for e in ds)
     kept = deidentify(pydicom.dcmread(info.files[0]), "S1", "p1", SECRET)
     assert (

@@ -56,24 +56,39 @@ def test_nifti_is_placed_by_affine_not_by_index(pet_case):
     assert np.array_equal(placed, mask[:, ::-1, ::-1])  # phantom grid is centred on x = y = 0
 
 
-@pytest.mark.parametrize(
-    ("change", "reason"),
-    [("spacing", "voxel size"), ("half_voxel", "fraction of a voxel"), ("shape", "does not cover")],
-)
-def test_nifti_grid_mismatch_refused(pet_case, change, reason):
+def test_nifti_half_voxel_shift_on_the_pet_voxel_size_refused(pet_case):
     info, series, mask, tmp = pet_case
     affine = series.geometry.affine.copy()
-    data = mask
-    if change == "spacing":
-        affine[:3, :3] *= 0.5
-    elif change == "half_voxel":
-        affine[:3, 3] += affine[:3, 0] * 0.5
-    else:
-        data = mask[:, :, :-2]
-    path = str(tmp / f"{change}.nii.gz")
-    write_nifti_mask(path, data, affine)
-    with pytest.raises(VoiError, match=reason):
+    affine[:3, 3] += affine[:3, 0] * 0.5
+    path = str(tmp / "half_voxel.nii.gz")
+    write_nifti_mask(path, mask, affine)
+    with pytest.raises(VoiError, match="fraction of a voxel"):
         nifti_voi("a", series.geometry, path)
+
+
+def test_nifti_on_a_finer_grid_is_resampled(pet_case):
+    """A 3x finer mask (voxel centres of the middle fine voxels on the PET centres) gives the same voxels."""
+    info, series, mask, tmp = pet_case
+    fine = mask.repeat(3, axis=0).repeat(3, axis=1).repeat(3, axis=2)
+    affine = series.geometry.affine.copy()
+    affine[:3, 3] -= affine[:3, :3] @ np.array([1 / 3, 1 / 3, 1 / 3])
+    affine[:3, :3] /= 3.0
+    path = str(tmp / "fine.nii.gz")
+    write_nifti_mask(path, fine, affine)
+    voi = nifti_voi("a", series.geometry, path)
+    assert np.array_equal(voi.full(series.geometry.shape), mask)
+    assert "resampled onto the PET grid" in voi.method and voi.voxel_count == int(mask.sum()) > 0
+
+
+def test_nifti_cropped_to_its_box_is_placed_by_affine(pet_case):
+    info, series, mask, tmp = pet_case
+    zs, ys, xs = (np.flatnonzero(mask.any(axis=a)) for a in ((1, 2), (0, 2), (0, 1)))
+    crop = mask[zs[0] : zs[-1] + 1, ys[0] : ys[-1] + 1, xs[0] : xs[-1] + 1]
+    affine = series.geometry.affine.copy()
+    affine[:3, 3] = series.geometry.index_to_patient(np.array([[xs[0], ys[0], zs[0]]], dtype=float))[0]
+    path = str(tmp / "crop.nii.gz")
+    write_nifti_mask(path, crop, affine)
+    assert np.array_equal(nifti_voi("a", series.geometry, path).full(series.geometry.shape), mask)
 
 
 def test_rtstruct_gives_same_voxels(pet_case):
@@ -128,10 +143,18 @@ def test_seg_other_frame_refused(pet_case):
         seg_vois(series.geometry, path)
 
 
-def test_seg_other_grid_refused(pet_case):
+def test_seg_on_another_grid_of_the_same_frame_is_resampled(pet_case):
     info, series, mask, tmp = pet_case
     other = small_phantom(tmp / "other", shape=(12, 36, 40), frame_of_reference_uid=info.uids["frame"])
+    other_series = read_pet_series(other.files)
+    other_mask = np.zeros(other_series.geometry.shape, dtype=bool)
+    centre = next(les for les in info.lesions if les.name == "lesion_a")
+    other_mask |= sphere_voi("a", other_series.geometry, centre.centre_mm, centre.radius_mm).full(
+        other_series.geometry.shape
+    )
     path = str(tmp / "seg_grid.dcm")
-    write_seg(path, other.files, {"x": mask[:, :36, :]})
-    with pytest.raises(VoiError, match="grid"):
-        seg_vois(series.geometry, path)
+    write_seg(path, other.files, {"x": other_mask})
+    [voi] = seg_vois(series.geometry, path)
+    # the other grid is the PET grid shifted by whole voxels: the same sphere, voxel for voxel
+    assert np.array_equal(voi.full(series.geometry.shape), mask)
+    assert "frames placed by ImagePositionPatient" in voi.method

@@ -11,8 +11,9 @@ from django.core.management.base import BaseCommand
 from trial.demo import DEMO_PASSWORD, build_trial
 from trial.reference_data import ensure_loaded
 
-# Order matters: lesions before imaging (VOIs link lesions) and pathology (biopsies link lesions).
-APP_DEMOS = ("safety", "lesions", "imaging", "pathology", "exports")
+# Order matters: lesions before imaging (VOIs link lesions) and pathology (biopsies link lesions);
+# kinetics after imaging (it adds PK time points to the PET demo participants).
+APP_DEMOS = ("safety", "lesions", "imaging", "kinetics", "pathology", "exports")
 
 
 class Command(BaseCommand):

@@ -1,0 +1,308 @@
+"""Define-XML 2.1 of the SDTM datasets: datasets with their variables, origins (collected, assigned, derived
+with the method), value-level metadata for the TR and MI results, code lists, and links to the XPT files."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+from django.apps import apps
+from lxml import etree
+
+from exports import sdtm, sdtm_files
+
+ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
+DEF_NS = "http://www.cdisc.org/ns/def/v2.1"
+XLINK_NS = "http://www.w3.org/1999/xlink"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+CT_VERSION = "2025-03-28"  # CDISC/NCI SDTM controlled terminology package the code lists follow
+
+CLASSES = {
+    "DM": "SPECIAL PURPOSE",
+    "AE": "EVENTS",
+    "EX": "INTERVENTIONS",
+    "TU": "FINDINGS",
+    "TR": "FINDINGS",
+    "RS": "FINDINGS",
+    "MI": "FINDINGS",
+    "SUPPAE": "RELATIONSHIP",
+    "SUPPEX": "RELATIONSHIP",
+}
+STRUCTURES = {
+    "DM": "One record per subject",
+    "AE": "One record per adverse event per subject",
+    "EX": "One record per administration per subject",
+    "TU": "One record per identified tumor per subject",
+    "TR": "One record per tumor measurement or SUV result per visit per subject",
+    "RS": "One record per response assessment per visit per subject",
+    "MI": "One record per IHC finding per specimen per scorer",
+    "SUPPAE": "One record per supplemental qualifier per AE",
+    "SUPPEX": "One record per supplemental qualifier per exposure record",
+}
+METHODS = {
+    "MT.SEQ": (
+        "Algorithm to derive --SEQ",
+        "Sequential number of the subject's records in the domain, in the order of the keys.",
+    ),
+    "MT.USUBJID": ("Algorithm to derive USUBJID", "STUDYID and the participant's study id joined by '-'."),
+    "MT.RFSTDTC": ("Algorithm to derive RFSTDTC", "Date/time of the first 89Zr-Df-crefmirlimab injection."),
+    "MT.ACTARM": (
+        "Algorithm to derive ACTARMCD/ACTARM",
+        "The planned arm when a tracer dose was given, else NOTTRT / Not Treated.",
+    ),
+    "MT.DICT": (
+        "Dictionary coding",
+        "From the CTCAE v5.0 term's MedDRA lowest level term and system organ class.",
+    ),
+    "MT.SUV": (
+        "SUV from the PET series",
+        "QIBA SUVbw over the VOI (max, mean, 1 mL peak), computed by the "
+        "system's PET engine from the de-identified DICOM series; engine version and input checksums "
+        "are kept with each result.",
+    ),
+    "MT.RECIST": (
+        "RECIST 1.1 / iRECIST response",
+        "Computed by the response engine from the target and "
+        "non-target lesion measurements of the visit and the nadir.",
+    ),
+}
+# Variables derived by the system (origin Derived, with their method); the rest follow Var.origin.
+DERIVED = {
+    "USUBJID": "MT.USUBJID",
+    "RFSTDTC": "MT.RFSTDTC",
+    "ACTARMCD": "MT.ACTARM",
+    "ACTARM": "MT.ACTARM",
+    "RSORRES": "MT.RECIST",
+    "RSSTRESC": "MT.RECIST",
+    "TRSTRESN": "MT.SUV",
+}
+ASSIGNED_DICT = {"AEDECOD", "AELLT", "AELLTCD", "AEBODSYS"}
+TR_UNITS = {"LDIAM": ("mm", "Collected"), "LPERP": ("mm", "Collected")}
+
+
+def _q(tag: str) -> str:
+    return f"{{{ODM_NS}}}{tag}"
+
+
+def _d(tag: str) -> str:
+    return f"{{{DEF_NS}}}{tag}"
+
+
+def _sub(parent: etree._Element, tag: str, text: str | None = None, **attrs: object) -> etree._Element:
+    node = etree.SubElement(parent, tag, {k: str(v) for k, v in attrs.items() if v is not None})
+    if text is not None:
+        node.text = text
+    return node
+
+
+def _description(parent: etree._Element, text: str) -> None:
+    desc = _sub(parent, _q("Description"))
+    _sub(desc, _q("TranslatedText"), text, **{XML_LANG: "en"})
+
+
+def _origin(name: str, var: sdtm.Var) -> tuple[str, str, str | None]:
+    """(def:Origin Type, Source, MethodOID) of a variable."""
+    if name.endswith("SEQ") and var.type == "Num":
+        return "Derived", "Sponsor", "MT.SEQ"
+    if name in DERIVED:
+        return "Derived", "Sponsor", DERIVED[name]
+    if name in ASSIGNED_DICT:
+        return "Assigned", "Sponsor", "MT.DICT"
+    if var.origin == "Derived":
+        return "Derived", "Sponsor", None
+    if var.origin == "Assigned":
+        return "Assigned", "Sponsor", None
+    return "Collected", "Investigator", None
+
+
+def _data_type(var: sdtm.Var) -> str:
+    if var.type == "Num":
+        return "integer" if sdtm_files.json_data_type(var) == "integer" else "float"
+    return "datetime" if var.iso8601 else "text"
+
+
+def _markers() -> list[tuple[str, str]]:
+    try:
+        model = apps.get_model("pathology", "MarkerDefinition")
+    except LookupError:
+        return []
+    codes = {}
+    for code, name in model.objects.order_by("code").values_list("code", "name"):
+        codes.setdefault(code.upper().replace("-", "")[:8], name)
+    return sorted(codes.items())
+
+
+def document(created: dt.datetime) -> etree._Element:
+    root = etree.Element(
+        _q("ODM"),
+        {
+            "ODMVersion": "1.3.2",
+            "FileOID": f"CD8PET.DEFINE.{created:%Y%m%dT%H%M%S}",
+            "FileType": "Snapshot",
+            "CreationDateTime": created.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00"),
+            "Originator": "CD8-PET Trial Data Manager",
+            "SourceSystem": "cd8pet-edc",
+            "SourceSystemVersion": "1",
+            _d("Context"): "Submission",
+        },
+        nsmap={None: ODM_NS, "def": DEF_NS, "xlink": XLINK_NS},
+    )
+    study = _sub(root, _q("Study"), OID=sdtm_files.STUDY_OID)
+    gv = _sub(study, _q("GlobalVariables"))
+    _sub(gv, _q("StudyName"), "CD8-PET")
+    _sub(
+        gv, _q("StudyDescription"), "89Zr-Df-crefmirlimab CD8 PET imaging before and during anti-PD-1 therapy"
+    )
+    _sub(gv, _q("ProtocolName"), "CD8-PET")
+    mdv = _sub(
+        study,
+        _q("MetaDataVersion"),
+        OID=sdtm_files.MDV_OID,
+        Name="CD8-PET SDTM datasets",
+        Description="SDTM tabulation datasets of the CD8-PET trial",
+        **{_d("DefineVersion"): "2.1.0"},
+    )
+    standards = _sub(mdv, _d("Standards"))
+    _sub(standards, _d("Standard"), OID="STD.SDTMIG", Name="SDTMIG", Type="IG", Version="3.4", Status="Final")
+    _sub(
+        standards,
+        _d("Standard"),
+        OID="STD.CT",
+        Name="CDISC/NCI",
+        Type="CT",
+        PublishingSet="SDTM",
+        Version=CT_VERSION,
+        Status="Final",
+    )
+    datasets = sdtm_files.domains()
+    _value_lists(mdv)
+    codelists: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for ds in datasets:
+        _item_group(mdv, ds, codelists)
+    for ds in datasets:
+        for var in ds.variables:
+            _item_def(mdv, ds, var, codelists)
+    _vlm_item_defs(mdv)
+    for oid, (name, terms) in codelists.items():
+        cl = _sub(mdv, _q("CodeList"), OID=oid, Name=name, DataType="text", **{_d("StandardOID"): "STD.CT"})
+        for term in terms:
+            _sub(cl, _q("EnumeratedItem"), CodedValue=term)
+    for oid, (name, text) in METHODS.items():
+        method = _sub(mdv, _q("MethodDef"), OID=oid, Name=name, Type="Computation")
+        _description(method, text)
+    return root
+
+
+def _item_group(mdv: etree._Element, ds: sdtm.Dataset, codelists: dict) -> None:
+    is_supp = ds.name.startswith("SUPP")
+    group = _sub(
+        mdv,
+        _q("ItemGroupDef"),
+        OID=f"IG.{ds.name}",
+        Domain=ds.name[4:] if is_supp else ds.name,
+        Name=ds.name,
+        Repeating="No" if ds.name == "DM" else "Yes",
+        IsReferenceData="No",
+        SASDatasetName=ds.name,
+        Purpose="Tabulation",
+        **{
+            _d("Structure"): STRUCTURES[ds.name],
+            _d("StandardOID"): "STD.SDTMIG",
+            _d("ArchiveLocationID"): f"LF.{ds.name}",
+        },
+    )
+    _description(group, ds.label)
+    for n, var in enumerate(ds.variables, 1):
+        _, _, method = _origin(var.name, var)
+        attrs = {"ItemOID": f"IT.{ds.name}.{var.name}", "OrderNumber": n}
+        attrs["Mandatory"] = "Yes" if var.core == "Req" else "No"
+        if var.name in ds.keys:
+            attrs["KeySequence"] = ds.keys.index(var.name) + 1
+        if method:
+            attrs["MethodOID"] = method
+        _sub(group, _q("ItemRef"), **attrs)
+    _sub(group, _d("Class"), Name=CLASSES[ds.name])
+    leaf = _sub(group, _d("leaf"), ID=f"LF.{ds.name}", **{f"{{{XLINK_NS}}}href": f"{ds.name.lower()}.xpt"})
+    _sub(leaf, _d("title"), f"{ds.name.lower()}.xpt")
+
+
+def _item_def(mdv: etree._Element, ds: sdtm.Dataset, var: sdtm.Var, codelists: dict) -> None:
+    data_type = _data_type(var)
+    attrs = {"OID": f"IT.{ds.name}.{var.name}", "Name": var.name, "DataType": data_type}
+    if data_type in ("text", "integer", "float"):
+        attrs["Length"] = var.length
+    attrs["SASFieldName"] = var.name
+    item = _sub(mdv, _q("ItemDef"), **attrs)
+    _description(item, var.label)
+    if var.terms:
+        oid = f"CL.{ds.name}.{var.name}"
+        codelists[oid] = (f"{ds.name} {var.label}", var.terms)
+        _sub(item, _q("CodeListRef"), CodeListOID=oid)
+    kind, source, _ = _origin(var.name, var)
+    _sub(item, _d("Origin"), Type=kind, Source=source)
+    if (ds.name, var.name) in (("TR", "TRORRES"), ("MI", "MIORRES")):
+        _sub(item, _d("ValueListRef"), ValueListOID=f"VL.{ds.name}.{var.name}")
+
+
+def _vlm() -> dict[str, list[tuple[str, str, str, str]]]:
+    """Value-level rows: domain -> [(test code, description, origin, method OID or '')]."""
+    tr = []
+    for code, name in sdtm.TR_TESTS.items():
+        if code in TR_UNITS:
+            tr.append((code, f"{name} (mm), measured by the radiologist", "Collected", ""))
+        else:
+            tr.append((code, f"{name} (g/mL) of the lesion's VOI", "Derived", "MT.SUV"))
+    mi = [(code, f"{name} IHC result (scorer's value)", "Collected", "") for code, name in _markers()]
+    return {"TR": tr, "MI": mi}
+
+
+def _value_lists(mdv: etree._Element) -> None:
+    rows = _vlm()
+    for domain, tests in rows.items():
+        if not tests:
+            continue
+        vl = _sub(mdv, _d("ValueListDef"), OID=f"VL.{domain}.{domain}ORRES")
+        for n, (code, _, _, method) in enumerate(tests, 1):
+            ref = _sub(
+                vl,
+                _q("ItemRef"),
+                ItemOID=f"IT.{domain}.{domain}ORRES.{code}",
+                OrderNumber=n,
+                Mandatory="No",
+                MethodOID=method or None,
+            )
+            _sub(ref, _d("WhereClauseRef"), WhereClauseOID=f"WC.{domain}.{domain}TESTCD.{code}")
+    for domain, tests in rows.items():
+        for code, _, _, _ in tests:
+            wc = _sub(mdv, _d("WhereClauseDef"), OID=f"WC.{domain}.{domain}TESTCD.{code}")
+            check = _sub(
+                wc,
+                _q("RangeCheck"),
+                Comparator="EQ",
+                SoftHard="Soft",
+                **{_d("ItemOID"): f"IT.{domain}.{domain}TESTCD"},
+            )
+            _sub(check, _q("CheckValue"), code)
+
+
+def _vlm_item_defs(mdv: etree._Element) -> None:
+    for domain, tests in _vlm().items():
+        for code, text, origin, _ in tests:
+            item = _sub(
+                mdv,
+                _q("ItemDef"),
+                OID=f"IT.{domain}.{domain}ORRES.{code}",
+                Name=f"{domain}ORRES",
+                DataType="text",
+                Length=20,
+                SASFieldName=f"{domain}ORRES",
+            )
+            _description(item, text)
+            _sub(
+                item, _d("Origin"), Type=origin, Source="Investigator" if origin == "Collected" else "Sponsor"
+            )
+
+
+def chunks(created: dt.datetime) -> Iterator[bytes]:
+    """define.xml (metadata only: small, written in one piece)."""
+    yield etree.tostring(document(created), xml_declaration=True, encoding="UTF-8", pretty_print=True)

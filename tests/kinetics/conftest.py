@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+import pytest
+
+from tests.kinetics import builders
+
+
+@pytest.fixture
+def pk_trial(db):
+    return builders.build()

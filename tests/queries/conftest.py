@@ -1,0 +1,54 @@
+"""Queries fixtures: a dosed NL01 participant with one grade-1 Fatigue AE, and a guard that locks on demand."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests import factories
+from tests.safety.conftest import base_values
+from trial import write_gate
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """The fixture people's passwords hashed cheaply here (the default PBKDF2 costs ~1 s per user on a busy
+    machine); these tests are about queries, not password storage."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def dosed(participant, coordinator):
+    factories.record_tracer_dose(coordinator, participant)
+    return participant
+
+
+@pytest.fixture
+def ae(dosed, coordinator):
+    from safety import services
+    from safety.models import CtcaeTerm
+
+    term = CtcaeTerm.objects.get(version="5.0", term="Fatigue")
+    return services.ae_create(
+        ctx=factories.ctx_for(coordinator), participant=dosed, values=base_values(term, grade=1)
+    )
+
+
+@pytest.fixture
+def lock_everything() -> Iterator[list[Any]]:
+    """A write-gate guard refusing every update while `locked` holds True (as the lock guard does)."""
+    locked: list[Any] = []
+
+    def guard(instance, *, action, changes) -> None:
+        if locked and action == "update":
+            raise write_gate.RecordLocked(
+                f"{instance} is locked: the casebook is locked for the database lock."
+            )
+
+    write_gate.register_guard(guard)
+    try:
+        yield locked
+    finally:
+        write_gate._guards.remove(guard)
