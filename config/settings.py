@@ -225,6 +225,8 @@ SPECTACULAR_SETTINGS = {
         "NonTargetStateEnum": "lesions.models.NonTargetState",
         "JobStatusEnum": "lesions.models.JobStatus",
         "ExportJobStatusEnum": "exports.models.ExportJob.Status",
+        "LockKindEnum": "monitoring.models.LockKind",
+        "QueryMessageKindEnum": "queries.models.MessageKind",
     },
     # Error responses (400/401/403/404/409/429) documented once for every operation (config/openapi.py).
     "POSTPROCESSING_HOOKS": [

@@ -184,13 +184,14 @@ class EligibilityAnswer(ClinicalRecord):
 class Consent(ClinicalRecord):
     participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="consents")
     consent_date = models.DateField()
-    version = models.CharField(max_length=32, help_text="Informed consent form version.")
+    # Not `version`: that name is the record version every ClinicalRecord carries (optimistic locking).
+    form_version = models.CharField(max_length=32, help_text="Informed consent form version.")
 
     class Meta:
         ordering = ["consent_date"]
 
     def __str__(self) -> str:
-        return f"Consent {self.version} on {self.consent_date}"
+        return f"Consent {self.form_version} on {self.consent_date}"
 
 
 class VisitDefinition(models.Model):

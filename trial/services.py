@@ -150,7 +150,7 @@ def participant_enrol(
             ctx=ctx,
         )
     audited_create(
-        Consent(participant=participant, consent_date=consent_date, version=consent_version), ctx=ctx
+        Consent(participant=participant, consent_date=consent_date, form_version=consent_version), ctx=ctx
     )
     schedule_generate(ctx=ctx, participant=participant, treatment_start_date=treatment_start_date)
     return participant

@@ -103,7 +103,7 @@ CONSENTS = register(
     Resource(
         name="consents",
         model=Consent,
-        columns=(Col("id"), P, SITE, Col("consent_date"), Col("version"), *COMMON),
+        columns=(Col("id"), P, SITE, Col("consent_date"), Col("form_version"), *COMMON),
         date_fields=("consent_date",),
         description="Informed consents.",
     )

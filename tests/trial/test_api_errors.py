@@ -78,7 +78,7 @@ def test_not_found_forbidden_and_method_errors_share_the_shape(participant, spon
     client.force_authenticate(data_manager)
     assert assert_problem(client.get("/api/v1/export/participants/999999/"), 404)["errors"] == {}
     client.force_authenticate(sponsor)
-    assert_problem(client.post("/api/v1/export/bulk/", {}, format="json"), 403)
+    assert_problem(client.post("/api/v1/adverse-events/", {}, format="json"), 403)  # the sponsor reads only
     assert_problem(client.delete(f"/api/v1/export/participants/{participant.pk}/"), 403)
     assert_problem(APIClient().get("/api/v1/export/participants/"), 401)
 
