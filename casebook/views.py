@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.http import require_safe
 
 from casebook import presentation, selectors, services
 from casebook.forms import ScreenFailureForm, form_class, lab_help
@@ -30,6 +31,7 @@ def _list_url(participant_pk: int, kind: Kind) -> str:
     return reverse("casebook:record_list", args=[participant_pk, kind.slug])
 
 
+@require_safe
 def record_list(request: HttpRequest, participant_pk: int, slug: str) -> HttpResponse:
     kind = _kind(slug)
     participant = trial_selectors.participant_get(user=request.user, pk=participant_pk)

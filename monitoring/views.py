@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from monitoring import overview, selectors, services
 from monitoring.forms import CasebookSignForm, LockForm, ReleaseForm
@@ -94,6 +94,7 @@ def final_export(request: HttpRequest) -> HttpResponse:
     return redirect("exports_index")
 
 
+@require_safe
 def sdv_participant(request: HttpRequest, participant_pk: int) -> HttpResponse:
     participant = participant_get(user=request.user, pk=participant_pk)
     rows = selectors.record_statuses(selectors.visible_participants(request.user).filter(pk=participant.pk))
@@ -121,6 +122,8 @@ def sdv_participant(request: HttpRequest, participant_pk: int) -> HttpResponse:
 def sdv_verify(request: HttpRequest, participant_pk: int) -> HttpResponse:
     """Verify one record, every record of a form, or every record of a visit (plan resources)."""
     participant = participant_get(user=request.user, pk=participant_pk)
+    if not has_role_at(request.user, Role.MONITOR, participant.site_id):
+        raise PermissionDenied("Only a monitor of this site may mark source data verified.")
     ctx = AuditContext.from_request(request)
     try:
         if request.POST.get("resource") and request.POST.get("object_id"):

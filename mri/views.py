@@ -9,6 +9,7 @@ from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_safe
 
 from imaging.upload import (
     Limits,
@@ -51,6 +52,7 @@ def scan_page(request: HttpRequest, scan_pk: int) -> HttpResponse:
     return render(request, "mri/scan.html", _context(request, scan))
 
 
+@require_safe
 def jobs_fragment(request: HttpRequest, scan_pk: int) -> HttpResponse:
     scan = selectors.mri_scan_get(user=request.user, pk=scan_pk)
     return render(request, "mri/_jobs.html", _context(request, scan))
@@ -139,6 +141,7 @@ def roi_add(request: HttpRequest, job_pk: int) -> HttpResponse:
     job = selectors.job_get(user=request.user, pk=job_pk)
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
+    access.require(request.user, services.CAPABILITY, job.participant.site_id)
     form = RoiForm(request.POST, request.FILES)
     if form.is_valid():
         data = form.cleaned_data
@@ -164,6 +167,7 @@ def roi_add(request: HttpRequest, job_pk: int) -> HttpResponse:
     return render(request, "mri/scan.html", ctx, status=400)
 
 
+@require_safe
 def map_preview(request: HttpRequest, map_pk: int) -> HttpResponse:
     m = selectors.map_get(user=request.user, pk=map_pk)
     if not default_storage.exists(m.preview_path):
@@ -171,6 +175,7 @@ def map_preview(request: HttpRequest, map_pk: int) -> HttpResponse:
     return FileResponse(default_storage.open(m.preview_path, "rb"), content_type="image/png")
 
 
+@require_safe
 def map_file(request: HttpRequest, map_pk: int, fmt: str) -> HttpResponse:
     m = selectors.map_get(user=request.user, pk=map_pk)
     path = m.nifti_path if fmt == "nii" else m.parametric_map_path

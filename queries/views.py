@@ -161,6 +161,10 @@ def query_detail(request: HttpRequest, query_pk: int) -> HttpResponse:
 
 def _step(request: HttpRequest, query_pk: int, kind: str) -> HttpResponse:
     query = selectors.query_get(user=request.user, pk=query_pk)
+    if kind == "answer" and not services.may_answer(request.user, query.site_id):
+        raise PermissionDenied("Only the site's staff answer queries.")
+    if kind != "answer" and not services.may_raise(request.user, query.site_id):
+        raise PermissionDenied("Only a monitor or data manager of this site closes or reopens queries.")
     ctx = AuditContext.from_request(request)
     url = reverse("queries:query_detail", kwargs={"query_pk": query.pk})
     if kind == "answer":

@@ -24,4 +24,5 @@ PATTERN_BUILDERS = {
     "exports_token_revoke": _token,
 }
 
-READ_ROLE_POSTS_ALLOWED: set[str] = set()
+# The sponsor starts bulk exports (exports.api: data managers and the sponsor).
+READ_ROLE_POSTS_ALLOWED = {"api:export/bulk"}
