@@ -30,6 +30,25 @@ def has_only_read_roles(user) -> bool:
     return not roles or roles <= READ_ONLY_ROLES or Role.SPONSOR in roles
 
 
+class NonSponsorWrites(permissions.BasePermission):
+    """Reads for everyone signed in; writes refused to read-only tokens and to sponsor-only users.
+
+    For the monitoring APIs (queries, SDV marks, locks), where a monitor writes although the clinical API treats
+    the role as read-only; which role may do what at which site is the services' rule.
+    """
+
+    message = "This token or role is read-only."
+
+    def has_permission(self, request, view) -> bool:
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        token = token_of(request)
+        if token is not None and token.read_only:
+            return False
+        roles = access.all_roles(request.user)
+        return bool(request.user.is_superuser or (roles - {Role.SPONSOR}))
+
+
 class ReadOnlyTokenRefusesWrites(permissions.BasePermission):
     message = "This token is read-only: it cannot change data."
 

@@ -10,32 +10,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from exports.pagination import IdCursorPagination
-from exports.permissions import token_of
+from exports.permissions import NonSponsorWrites
 from monitoring import selectors, services
 from monitoring.models import DataLock, LockKind, LockScope, SdvMark
-from trial import access
 from trial.api_errors import as_drf_error
 from trial.audit import AuditContext
-from trial.models import Role
 
 
-class MonitoringWrites(permissions.BasePermission):
-    """Reads for everyone signed in; writes refused to read-only tokens and sponsor-only users.
-
-    A monitor writes here (SDV marks, freezes) although the clinical API treats the role as read-only; which
-    role may do what at which site is the services' rule.
-    """
-
+class MonitoringWrites(NonSponsorWrites):
     message = "This token or role is read-only: it cannot change locks or verification marks."
-
-    def has_permission(self, request, view) -> bool:
-        if request.method in permissions.SAFE_METHODS:
-            return True
-        token = token_of(request)
-        if token is not None and token.read_only:
-            return False
-        roles = access.all_roles(request.user)
-        return bool(request.user.is_superuser or (roles - {Role.SPONSOR}))
 
 
 class LockSerializer(serializers.ModelSerializer):

@@ -17,13 +17,12 @@ from rest_framework.response import Response
 
 from exports.api import MAX_PAGE, IdCursorPagination
 from exports.api_docs import Problem
-from exports.permissions import API_AUTHENTICATION, API_THROTTLES, token_of
+from exports.permissions import API_AUTHENTICATION, API_THROTTLES, NonSponsorWrites
 from queries import selectors, services
 from queries.models import MessageKind, Query, QueryMessage, QueryOrigin, QueryStatus
-from trial import access
 from trial.api_errors import as_drf_error
 from trial.audit import AuditContext
-from trial.models import AuditSource, Role
+from trial.models import AuditSource
 
 
 def _check_page_size(request) -> None:
@@ -40,19 +39,8 @@ class QueryConflict(APIException):
     default_code = "query_state"
 
 
-class QueryWrites(permissions.BasePermission):
-    """Reads for everyone signed in; writes refused to read-only tokens and to sponsor-only users."""
-
+class QueryWrites(NonSponsorWrites):
     message = "This token or role is read-only: it cannot change queries."
-
-    def has_permission(self, request, view) -> bool:
-        if request.method in permissions.SAFE_METHODS:
-            return True
-        token = token_of(request)
-        if token is not None and token.read_only:
-            return False
-        roles = access.all_roles(request.user)
-        return bool(request.user.is_superuser or (roles - {Role.SPONSOR}))
 
 
 class MessageSerializer(serializers.ModelSerializer):
