@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import Count, DateField, Exists, ExpressionWrapper, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from imaging.models import Finding, Modality, Scan, ScanStatus, SeriesUpload, Voi, VoiResult
 from trial.access import scope_to_user, sites_visible_to
 from trial.models import Participant, TracerDose, VisitStatus
 from trial.selectors import scoped_get
+from trial.sql import MinusDays, PlusDays
 
 
 def scan_list(*, user: Any) -> QuerySet[Scan]:
@@ -114,12 +115,8 @@ def _worklist_base(user: Any) -> QuerySet[Scan]:
         .exclude(visit__status=VisitStatus.MISSED)
         .annotate(
             open_findings_exist=Exists(open_findings),
-            window_start=ExpressionWrapper(
-                F("visit__planned_date") - F("visit__window_before"), output_field=DateField()
-            ),
-            window_end=ExpressionWrapper(
-                F("visit__planned_date") + F("visit__window_after"), output_field=DateField()
-            ),
+            window_start=MinusDays(F("visit__planned_date"), F("visit__window_before")),
+            window_end=PlusDays(F("visit__planned_date"), F("visit__window_after")),
         )
     )
 

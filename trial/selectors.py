@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Count, DateField, ExpressionWrapper, F, Q, QuerySet, Window
+from django.db.models import Count, F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -15,6 +15,7 @@ from django.utils import timezone
 from trial.access import scope_to_user, sites_visible_to
 from trial.models import AntiPD1Dose, AuditEntry, Participant, TracerDose, Visit, VisitStatus
 from trial.site_time import site_date
+from trial.sql import PlusDays
 
 
 def participant_list(*, user: Any, filters: dict[str, str] | None = None) -> QuerySet[Participant]:
@@ -127,9 +128,7 @@ def dashboard_summary(*, user: Any) -> list[dict[str, Any]]:
     soon = today + dt.timedelta(days=14)
     planned = scope_to_user(
         Visit.objects.filter(voided=False, participant__voided=False, status=VisitStatus.PLANNED), user
-    ).annotate(
-        window_end_date=ExpressionWrapper(F("planned_date") + F("window_after"), output_field=DateField())
-    )
+    ).annotate(window_end_date=PlusDays(F("planned_date"), F("window_after")))
     upcoming = _first_per_site(
         planned.filter(planned_date__gte=today, planned_date__lte=soon), ["planned_date"]
     )
