@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
 from tests import factories
+from tests.db_roles import owner_role
 from trial import services
 from trial.models import AuditEntry
 
@@ -12,15 +13,21 @@ pytestmark = pytest.mark.django_db
 
 
 def test_the_database_rejects_update_and_delete_of_audit_entries(participant):
+    """Even the owner, who holds the privileges, is refused by the triggers (the app role lacks them)."""
     entry = AuditEntry.objects.filter(participant_id=participant.pk).first()
     assert entry is not None
     for sql in (
         "UPDATE trial_auditentry SET reason = 'tampered' WHERE id = %s",
         "DELETE FROM trial_auditentry WHERE id = %s",
     ):
-        with pytest.raises(Exception, match="append-only"), transaction.atomic(), connection.cursor() as cur:
+        with (
+            owner_role(),
+            pytest.raises(Exception, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cur,
+        ):
             cur.execute(sql, [entry.pk])
-    with pytest.raises(Exception, match="append-only"), transaction.atomic():
+    with owner_role(), pytest.raises(Exception, match="append-only"), transaction.atomic():
         AuditEntry.objects.filter(pk=entry.pk).update(reason="tampered")
     entry.refresh_from_db()
     assert entry.reason != "tampered"
