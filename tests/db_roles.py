@@ -92,3 +92,17 @@ def owner_role() -> Iterator[None]:
     finally:
         with connection.cursor() as cursor:
             cursor.execute("RESET ROLE")
+
+
+def regrant_after_migrating() -> None:
+    """After a test migrated as the owner, tables it re-created lost the app role's grants: give them back."""
+    from django.db import connection
+
+    from trial.management.commands.grant_app_role import _grants
+
+    if not owner_url():
+        return
+    with owner_role(), connection.cursor() as cursor:
+        for statement in _grants(app_role()):
+            cursor.execute(statement)
+        cursor.execute(f"GRANT TRUNCATE ON ALL TABLES IN SCHEMA public TO {app_role()}")
