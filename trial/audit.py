@@ -134,11 +134,12 @@ def audited_create(instance: models.Model, *, ctx: AuditContext, reason: str = "
     """Validate, save and audit a new record (all fields as [None, value])."""
     instance.full_clean()
     changes = {k: [None, v] for k, v in snapshot(instance).items() if v not in (None, "")}
-    check_write(instance, action=AuditAction.CREATE, changes=changes)
-    instance.save()
-    changes = {k: [None, v] for k, v in snapshot(instance).items() if v not in (None, "")}
-    write_entry(instance, ctx=ctx, action=AuditAction.CREATE, changes=changes, reason=reason)
-    notify_write(instance, action=AuditAction.CREATE, changes=changes, ctx=ctx, reason=reason)
+    with transaction.atomic(savepoint=False):  # the row, its audit entry and the listeners' work, or nothing
+        check_write(instance, action=AuditAction.CREATE, changes=changes)
+        instance.save()
+        changes = {k: [None, v] for k, v in snapshot(instance).items() if v not in (None, "")}
+        write_entry(instance, ctx=ctx, action=AuditAction.CREATE, changes=changes, reason=reason)
+        notify_write(instance, action=AuditAction.CREATE, changes=changes, ctx=ctx, reason=reason)
     return instance
 
 
