@@ -62,6 +62,11 @@ def app_role() -> str:
     return _app_login["USER"]
 
 
+def _grant_flush(cursor) -> None:
+    """The one test-only grant: TRUNCATE, for pytest-django's flush between transactional tests."""
+    cursor.execute(f"GRANT TRUNCATE ON ALL TABLES IN SCHEMA public TO {app_role()}")
+
+
 def grant_suite_role() -> None:
     """As the owner: the production grants for the app role, plus TRUNCATE for the test flush."""
     from django.core.management import call_command
@@ -72,7 +77,7 @@ def grant_suite_role() -> None:
     with open(os.devnull, "w") as quiet:
         call_command("grant_app_role", app_url=url, stdout=quiet)
     with connection.cursor() as cursor:
-        cursor.execute(f"GRANT TRUNCATE ON ALL TABLES IN SCHEMA public TO {app_role()}")
+        _grant_flush(cursor)
         cursor.execute(f"ALTER ROLE {app_role()} NOINHERIT")
         cursor.execute(f"GRANT {owner_role_name()} TO {app_role()}")
 
@@ -105,4 +110,4 @@ def regrant_after_migrating() -> None:
     with owner_role(), connection.cursor() as cursor:
         for statement in _grants(app_role()):
             cursor.execute(statement)
-        cursor.execute(f"GRANT TRUNCATE ON ALL TABLES IN SCHEMA public TO {app_role()}")
+        _grant_flush(cursor)
