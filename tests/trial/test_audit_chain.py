@@ -255,8 +255,12 @@ def test_concurrent_writers_never_fork_the_chain():
 def test_an_audit_write_before_a_row_lock_does_not_deadlock_with_a_row_lock_before_an_audit_write():
     """A audits, then wants the row B holds; B, holding it, audits and commits. With the chain head locked
     from the first audit write to commit (the old design), A held the head while waiting for B's row and B
-    waited for the head: PostgreSQL aborted one of them. Sealed after commit, both go through."""
+    waited for the head: PostgreSQL aborted one of them. Sealed after commit, both go through.
+
+    A audits another object than the row it then waits for: an audit entry also upserts its object's row in
+    trial_auditlatest, so the app always locks (writes) an object before auditing it, never the reverse."""
     site = factories.make_site("NL01", "Amsterdam UMC", "NL", "Europe/Amsterdam")
+    other_site = factories.make_site("BE01", "UZ Leuven", "BE", "Europe/Brussels")
     start_count = AuditEntry.objects.count()
     b_holds_row, a_audited = threading.Event(), threading.Event()
     errors: list[BaseException] = []
@@ -269,7 +273,7 @@ def test_an_audit_write_before_a_row_lock_does_not_deadlock_with_a_row_lock_befo
             with transaction.atomic():
                 with connection.cursor() as cur:
                     cur.execute("SET LOCAL lock_timeout = '20s'")  # a hang fails the test instead
-                write_entry(Site.objects.get(pk=site.pk), ctx=ctx, action="update", changes={"a": [0, 1]})
+                write_entry(other_site, ctx=ctx, action="update", changes={"a": [0, 1]})
                 a_audited.set()
                 Site.objects.select_for_update().get(pk=site.pk)  # waits for B's commit
             done.append("A")
