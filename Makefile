@@ -6,6 +6,9 @@ BIN := $(VENV)/bin
 TEST_MIGRATE_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/cd8pet
 TEST_DATABASE_URL ?= postgres://cd8pet_suite@127.0.0.1:5432/cd8pet
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+# pytest-xdist workers (one test database, Redis database and media folder each: tests/xdist_env.py); files
+# stay whole on one worker (--dist loadfile) so module-scoped fixtures such as the trimmed demo load once.
+TEST_WORKERS ?= 2
 DEMO_ADDR ?= 127.0.0.1:8000
 
 .PHONY: demo test install services system-deps lint bench serve-demo db-roles
@@ -45,7 +48,7 @@ test: install services system-deps
 	DATABASE_URL=$(TEST_MIGRATE_DATABASE_URL) $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	DATABASE_URL=$(TEST_DATABASE_URL) MIGRATE_DATABASE_URL=$(TEST_MIGRATE_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest -q
+	DATABASE_URL=$(TEST_DATABASE_URL) MIGRATE_DATABASE_URL=$(TEST_MIGRATE_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 lint: install
 	$(BIN)/ruff format --check .

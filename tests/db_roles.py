@@ -13,9 +13,12 @@ until it says SET ROLE.
 
 from __future__ import annotations
 
+import fcntl
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import dj_database_url
 
@@ -74,12 +77,24 @@ def grant_suite_role() -> None:
 
     password = _app_login["PASSWORD"]
     url = f"postgres://{app_role()}{':' + password if password else ''}@localhost/x"
-    with open(os.devnull, "w") as quiet:
+    with _cluster_role_lock(), open(os.devnull, "w") as quiet:
         call_command("grant_app_role", app_url=url, stdout=quiet)
-    with connection.cursor() as cursor:
-        _grant_flush(cursor)
-        cursor.execute(f"ALTER ROLE {app_role()} NOINHERIT")
-        cursor.execute(f"GRANT {owner_role_name()} TO {app_role()}")
+        with connection.cursor() as cursor:
+            _grant_flush(cursor)
+            cursor.execute(f"ALTER ROLE {app_role()} NOINHERIT")
+            cursor.execute(f"GRANT {owner_role_name()} TO {app_role()}")
+
+
+@contextmanager
+def _cluster_role_lock() -> Iterator[None]:
+    """Roles are cluster-wide: pytest-xdist workers (one test database each) create and alter the same role,
+    and PostgreSQL refuses concurrent changes of one role ("tuple concurrently updated"). One at a time."""
+    with (Path(tempfile.gettempdir()) / "cd8pet-suite-role.lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @contextmanager
@@ -107,7 +122,7 @@ def regrant_after_migrating() -> None:
 
     if not owner_url():
         return
-    with owner_role(), connection.cursor() as cursor:
+    with _cluster_role_lock(), owner_role(), connection.cursor() as cursor:
         for statement in _grants(app_role()):
             cursor.execute(statement)
         _grant_flush(cursor)
