@@ -23,7 +23,7 @@ from exports.permissions import API_AUTHENTICATION, API_PERMISSIONS, API_THROTTL
 from exports.resources.base import Resource, serializer_for
 from trial.api_errors import as_drf_error
 from trial.audit import AuditContext
-from trial.models import ApiToken, AuditSource
+from trial.models import ApiToken, AuditSource, TokenScope
 
 
 class CSVRenderer(renderers.BaseRenderer):
@@ -229,14 +229,31 @@ class TokenSerializer(serializers.ModelSerializer):
             "created_at",
             "revoked_at",
             "last_used_at",
+            "expires_at",
+            "scopes",
         ]
         read_only_fields = fields
+
+    scopes = serializers.ListField(child=serializers.ChoiceField(choices=TokenScope.choices), read_only=True)
 
 
 class TokenIssueSerializer(serializers.Serializer):
     username = serializers.CharField()
     label = serializers.CharField(required=False, allow_blank=True, default="")
     read_only = serializers.BooleanField(required=False, default=True)
+    expires_in_days = serializers.IntegerField(
+        required=False,
+        default=services.TOKEN_DAYS_DEFAULT,
+        min_value=1,
+        max_value=services.TOKEN_DAYS_MAX,
+        help_text="Days until the token stops working (1 to 365).",
+    )
+    scopes = serializers.MultipleChoiceField(
+        choices=TokenScope.choices,
+        required=False,
+        allow_empty=False,
+        help_text="export (/api/v1/export/), capture (the rest of /api/v1/); default both.",
+    )
 
 
 class TokenIssuedSerializer(TokenSerializer):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -17,7 +19,10 @@ from trial.access import all_roles
 from trial.api_auth import hash_key, new_key
 from trial.audit import AuditContext, write_entry
 from trial.audit_events import write_event
-from trial.models import ApiToken, AuditAction, Role
+from trial.models import ApiToken, AuditAction, Role, TokenScope
+
+TOKEN_DAYS_DEFAULT = 90
+TOKEN_DAYS_MAX = 365
 
 
 def _require_data_manager(user: Any) -> None:
@@ -27,11 +32,18 @@ def _require_data_manager(user: Any) -> None:
 
 @transaction.atomic
 def token_issue(
-    *, ctx: AuditContext, username: str, label: str = "", read_only: bool = True
+    *,
+    ctx: AuditContext,
+    username: str,
+    label: str = "",
+    read_only: bool = True,
+    expires_in_days: int = TOKEN_DAYS_DEFAULT,
+    scopes: Iterable[str] | None = None,
 ) -> tuple[ApiToken, str]:
     """Issue a token for a user; returns the token and its key (shown once, stored hashed).
 
-    Sponsor and monitor tokens are always read-only, whatever was asked.
+    Sponsor and monitor tokens are always read-only, whatever was asked. Every token expires (1 to 365 days;
+    90 by default) and calls only its scopes (default: all).
     """
     _require_data_manager(ctx.user)
     owner = get_user_model().objects.filter(username=username, is_active=True).first()
@@ -39,6 +51,11 @@ def token_issue(
         raise ValidationError({"username": f"No active user {username!r}."})
     if not all_roles(owner) and not owner.is_superuser:
         raise ValidationError({"username": f"{username} holds no active role at any site."})
+    if not 1 <= expires_in_days <= TOKEN_DAYS_MAX:
+        raise ValidationError(
+            {"expires_in_days": f"A token lives 1 to {TOKEN_DAYS_MAX} days, not {expires_in_days}."}
+        )
+    chosen = _valid_scopes(scopes)
     forced = has_only_read_roles(owner) or Role.SPONSOR in all_roles(owner)
     key = new_key()
     token = ApiToken.objects.create(
@@ -48,6 +65,8 @@ def token_issue(
         label=label.strip()[:100],
         read_only=bool(read_only or forced),
         created_by=ctx.user,
+        expires_at=timezone.now() + dt.timedelta(days=expires_in_days),
+        scopes=chosen,
     )
     write_entry(
         token,
@@ -59,9 +78,26 @@ def token_issue(
             "prefix": [None, token.prefix],
             "label": [None, token.label],
             "read_only": [None, token.read_only],
+            "expires_at": [None, token.expires_at.isoformat()],
+            "scopes": [None, chosen],
         },
     )
     return token, key
+
+
+def _valid_scopes(scopes: Iterable[str] | None) -> list[str]:
+    """The scopes asked for, in TokenScope order; all of them when none were named."""
+    if scopes is None:
+        return list(TokenScope.values)
+    asked = set(scopes)
+    unknown = sorted(asked - set(TokenScope.values))
+    if unknown:
+        raise ValidationError(
+            {"scopes": f"Unknown scope(s) {', '.join(unknown)}; use {', '.join(TokenScope.values)}."}
+        )
+    if not asked:
+        raise ValidationError({"scopes": "A token needs at least one scope."})
+    return [s for s in TokenScope.values if s in asked]
 
 
 @transaction.atomic

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from exports import bulk, selectors, services
@@ -67,7 +68,7 @@ def download(request: HttpRequest, job_id: int) -> FileResponse:
 def tokens(request: HttpRequest) -> HttpResponse:
     if not selectors.is_data_manager(request.user):
         raise PermissionDenied("Only a data manager can manage API tokens.")
-    form = TokenIssueForm(request.POST or None, initial={"read_only": True})
+    form = TokenIssueForm(request.POST or None)
     issued = None
     if request.method == "POST" and form.is_valid():
         try:
@@ -76,7 +77,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
             add_validation_errors(form, exc)
         else:
             issued = {"token": token, "key": key}
-            form = TokenIssueForm(initial={"read_only": True})
+            form = TokenIssueForm()
     return render(
         request,
         "exports/tokens.html",
@@ -85,6 +86,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
             "issued": issued,
             "tokens": selectors.tokens_for(request.user).order_by("-id"),
             "revoke_form": RevokeForm(),
+            "now": timezone.now(),
         },
         status=400 if form.errors else 200,
     )

@@ -9,7 +9,9 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from trial import audit_events
-from trial.models import ApiToken
+from trial.models import ApiToken, TokenScope
+
+EXPORT_PREFIX = "/api/v1/export/"
 
 
 def hash_key(key: str) -> str:
@@ -18,6 +20,11 @@ def hash_key(key: str) -> str:
 
 def new_key() -> str:
     return secrets.token_urlsafe(32)
+
+
+def required_scope(path: str) -> TokenScope:
+    """The scope an API path needs: export under /api/v1/export/, capture everywhere else."""
+    return TokenScope.EXPORT if path.startswith(EXPORT_PREFIX) else TokenScope.CAPTURE
 
 
 class HashedTokenAuthentication(authentication.BaseAuthentication):
@@ -34,6 +41,16 @@ class HashedTokenAuthentication(authentication.BaseAuthentication):
         token = ApiToken.objects.select_related("user").filter(key_hash=hash_key(key)).first()
         if token is None or token.revoked_at is not None or not token.user.is_active:
             raise exceptions.AuthenticationFailed("Invalid or revoked token.")
+        if token.expires_at <= timezone.now():
+            raise exceptions.AuthenticationFailed(
+                f"Token expired on {token.expires_at:%Y-%m-%d %H:%M} UTC; ask a data manager for a new one."
+            )
+        needed = required_scope(request.path)
+        if needed not in token.scopes:
+            raise exceptions.PermissionDenied(
+                f"This token's scopes ({', '.join(token.scopes)}) do not include {needed.value!r}, "
+                f"which {request.path} needs."
+            )
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
         audit_events.token_used(request, token)
         return token.user, token

@@ -406,8 +406,17 @@ class LoginFailure(models.Model):
         return f"{self.username} at {self.at}"
 
 
+class TokenScope(models.TextChoices):
+    """What part of the API a token may call (besides its user's roles and sites, which always apply)."""
+
+    EXPORT = "export", "Exports: resources, change feeds, ODM/SDTM files, bulk (/api/v1/export/)"
+    CAPTURE = "capture", "Capture: clinical records and their writes (the rest of /api/v1/)"
+
+
 class ApiToken(models.Model):
-    """Per-user API token; only a SHA-256 of the key is stored. Issued and revoked by a data manager."""
+    """Per-user API token; only a SHA-256 of the key is stored. Issued and revoked by a data manager.
+
+    Every token expires (`expires_at`) and carries the scopes it may call; both are set when it is issued."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="api_tokens")
     key_hash = models.CharField(max_length=64, unique=True)
@@ -418,6 +427,8 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()
+    scopes = models.JSONField(default=list, help_text="TokenScope values the token may call.")
 
     class Meta:
         ordering = ["-created_at"]

@@ -135,7 +135,16 @@ def test_token_page_issue_and_revoke(client, data_manager, sponsor, coordinator)
     client.force_login(coordinator)
     assert client.get("/exports/tokens/").status_code == 403
     client.force_login(data_manager)
-    page = client.post("/exports/tokens/", {"username": "sam", "label": "sponsor feed", "read_only": ""})
+    page = client.post(
+        "/exports/tokens/",
+        {
+            "username": "sam",
+            "label": "sponsor feed",
+            "read_only": "",
+            "expires_in_days": 90,
+            "scopes": ["export"],
+        },
+    )
     assert page.status_code == 200
     token = ApiToken.objects.get(label="sponsor feed")
     assert token.read_only is True

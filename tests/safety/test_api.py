@@ -112,11 +112,19 @@ def test_another_site_neither_sees_nor_writes(
 
 
 def test_a_read_only_token_cannot_write(client, coordinator, dosed_participant, fn_values):
+    from django.utils import timezone
+
     from trial.api_auth import hash_key
     from trial.models import ApiToken
 
     ApiToken.objects.create(
-        user=coordinator, key_hash=hash_key("k" * 40), prefix="kkkk", read_only=True, created_by=coordinator
+        user=coordinator,
+        key_hash=hash_key("k" * 40),
+        prefix="kkkk",
+        read_only=True,
+        created_by=coordinator,
+        expires_at=timezone.now() + timezone.timedelta(days=1),
+        scopes=["capture"],
     )
     headers = {"HTTP_AUTHORIZATION": "Token " + "k" * 40}
     assert client.get(URL, **headers).status_code == 200

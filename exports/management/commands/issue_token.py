@@ -1,4 +1,5 @@
-"""Issue an API token: manage.py issue_token <username> --by <data manager> [--label ..] [--read-write]."""
+"""Issue an API token: manage.py issue_token <username> --by <data manager> [--label ..] [--read-write]
+[--expires-in-days N] [--scope export|capture]..."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from exports import services
 from trial.audit import AuditContext
-from trial.models import AuditSource
+from trial.models import AuditSource, TokenScope
 
 
 class Command(BaseCommand):
@@ -21,6 +22,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--read-write", action="store_true", help="Allow writes (never for sponsor/monitor)."
         )
+        parser.add_argument(
+            "--expires-in-days", type=int, default=services.TOKEN_DAYS_DEFAULT, help="1 to 365 (default 90)."
+        )
+        parser.add_argument(
+            "--scope",
+            action="append",
+            choices=TokenScope.values,
+            help="Repeat for several; default every scope.",
+        )
 
     def handle(self, *args, **opts):
         issuer = get_user_model().objects.filter(username=opts["by"]).first()
@@ -32,9 +42,14 @@ class Command(BaseCommand):
                 username=opts["username"],
                 label=opts["label"],
                 read_only=not opts["read_write"],
+                expires_in_days=opts["expires_in_days"],
+                scopes=opts["scope"],
             )
         except (ValidationError, PermissionDenied) as exc:
             raise CommandError("; ".join(getattr(exc, "messages", [str(exc)]))) from exc
         access = "read-only" if token.read_only else "read-write"
         self.stdout.write(f"{key}\n")
-        self.stderr.write(f"Issued {access} token {token.prefix}… (id {token.pk}) for {token.user}.")
+        self.stderr.write(
+            f"Issued {access} token {token.prefix}… (id {token.pk}) for {token.user}, "
+            f"scopes {', '.join(token.scopes)}, expires {token.expires_at:%Y-%m-%d %H:%M} UTC."
+        )
