@@ -2,7 +2,9 @@
 chunked querysets: memory stays flat whatever the size of the trial).
 
 Snapshot: the live value of every item of every live record, per subject > visit (StudyEventData with the
-visit as repeat key) > form > item group (the record id as repeat key), with the AE e-signatures.
+visit as repeat key) > form > item group (the record id as repeat key), with the AE e-signatures and the
+casebook sign-offs (ODM Signature), and queries, SDV marks and locks in the cd8 vendor extension
+(exports.odm_monitoring).
 
 Transactional: the audit trail replayed record by record (parents first: subjects are inserted by the
 participants form), each change an ItemGroupData with its AuditRecord: Insert for a new (or restored) record,
@@ -26,7 +28,7 @@ from django.db.models import BigIntegerField, F, Q, QuerySet
 from django.db.models.functions import Cast
 from lxml import etree
 
-from exports import changes, odm_meta, selectors
+from exports import changes, odm_meta, odm_monitoring, selectors
 from exports.cursor import START, Position
 from exports.odm_meta import Form
 from exports.odm_values import Resolver, row_values
@@ -153,7 +155,7 @@ def snapshot(scope: Scope, created: dt.datetime) -> tuple[Iterator[bytes], Posit
 def _snapshot_body(xf, scope: Scope) -> Iterator[None]:
     forms = odm_meta.forms()
     xf.write(study_element(forms))
-    xf.write(admin_element(scope, users=_signers(scope)))
+    xf.write(admin_element(scope, users=_signers(scope), signatures=odm_monitoring.casebook_meanings()))
     with xf.element(el("ClinicalData"), StudyOID=odm_meta.STUDY_OID, MetaDataVersionOID=odm_meta.MDV_OID):
         subjects = _participants(scope).order_by("study_id").values_list("id", "study_id", "site__code")
         chunk: list[tuple[int, str, str]] = []
@@ -172,7 +174,8 @@ def _signers(scope: Scope) -> dict[str, str]:
     except LookupError:
         return {}
     qs = model.objects.filter(voided=False, participant__in=_participants(scope))
-    return {f"U.{u}": name for u, name in qs.values_list("signer__username", "printed_name").distinct()}
+    users = {f"U.{u}": name for u, name in qs.values_list("signer__username", "printed_name").distinct()}
+    return users | odm_monitoring.casebook_signers(_participants(scope))
 
 
 def _snapshot_subjects(xf, scope: Scope, forms: tuple[Form, ...], chunk: list) -> Iterator[None]:
@@ -181,6 +184,7 @@ def _snapshot_subjects(xf, scope: Scope, forms: tuple[Form, ...], chunk: list) -
         v["id"]: v for v in Visit.objects.filter(participant_id__in=ids).values("id", "code", "planned_date")
     }
     signatures = _signatures(ids)
+    monitoring = odm_monitoring.load(ids)
     # participant id -> (order, event OID, repeat key) -> form -> [(record id, values)]
     tree: dict[int, dict[tuple, dict[str, list]]] = {pid: {} for pid in ids}
     by_name = {form.name: form for form in forms}
@@ -193,6 +197,9 @@ def _snapshot_subjects(xf, scope: Scope, forms: tuple[Form, ...], chunk: list) -
             )
     for pid, study_id, site_code in chunk:
         with xf.element(el("SubjectData"), SubjectKey=study_id):
+            casebook_sig = monitoring.signatures.get(pid)
+            if casebook_sig is not None:
+                xf.write(odm_monitoring.casebook_signature(casebook_sig))
             xf.write(top("SiteRef", LocationOID=f"LOC.{site_code}"))
             for order, event_oid, repeat in sorted(tree[pid], key=lambda k: (k[0], k[2])):
                 attrs = {"StudyEventOID": event_oid}
@@ -207,7 +214,10 @@ def _snapshot_subjects(xf, scope: Scope, forms: tuple[Form, ...], chunk: list) -
                                 sig = signatures.get(record_id) if form.name == "adverse-events" else None
                                 if sig is not None:
                                     _attach_signature(group, sig)
+                                odm_monitoring.annotate_group(group, form, record_id, monitoring)
                                 xf.write(group)
+            for node in odm_monitoring.subject_extension(monitoring, pid):
+                xf.write(node)
         yield None
 
 
@@ -271,7 +281,9 @@ class _Transactions:
     def write(self, xf) -> Iterator[None]:
         forms = odm_meta.forms()
         xf.write(study_element(forms))
-        xf.write(admin_element(self.scope, users=self._users(forms)))
+        xf.write(
+            admin_element(self.scope, users=self._users(forms), signatures=odm_monitoring.casebook_meanings())
+        )
         if self.after != START:
             self.known_subjects = self._subjects_before_cursor()
         with xf.element(el("ClinicalData"), StudyOID=odm_meta.STUDY_OID, MetaDataVersionOID=odm_meta.MDV_OID):

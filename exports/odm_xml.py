@@ -139,7 +139,10 @@ def _item_def(mdv: etree._Element, item: Item) -> None:
         sub(idef, "CodeListRef", CodeListOID=item.codelist_oid)
 
 
-def admin_element(scope: Any, users: dict[str, str]) -> etree._Element:
+def admin_element(
+    scope: Any, users: dict[str, str], signatures: list[tuple[str, str]] | None = None
+) -> etree._Element:
+    """Users, locations and a SignatureDef for each AE signature meaning plus `signatures` (OID, meaning)."""
     from safety.models import SignatureMeaning
 
     admin = top("AdminData", StudyOID=odm_meta.STUDY_OID)
@@ -161,9 +164,10 @@ def admin_element(scope: Any, users: dict[str, str]) -> etree._Element:
             MetaDataVersionOID=odm_meta.MDV_OID,
             EffectiveDate="2026-01-01",
         )
-    for value, label in SignatureMeaning.choices:
-        sig = sub(admin, "SignatureDef", OID=f"SD.{value.upper()}", Methodology="Electronic")
-        sub(sig, "Meaning", str(label))
+    ae_meanings = [(f"SD.{value.upper()}", str(label)) for value, label in SignatureMeaning.choices]
+    for oid, label in [*ae_meanings, *(signatures or [])]:
+        sig = sub(admin, "SignatureDef", OID=oid, Methodology="Electronic")
+        sub(sig, "Meaning", label)
         sub(sig, "LegalReason", LEGAL_REASON)
     return admin
 

@@ -13,6 +13,7 @@ from django.db import transaction
 from lesions.services import read_bytes, store_bytes
 from trial.audit import AuditContext, audited_create
 from trial.models import AuditSource
+from trial.write_gate import RecordLocked, refused_before_work, report_refusal
 
 FAILED_INPUT = (ValueError, ArithmeticError)
 
@@ -26,6 +27,23 @@ def _num(value: Any) -> float | None:
         return None
     v = float(value)
     return v if math.isfinite(v) else None
+
+
+def _refused(instance: Any, what: str) -> bool:
+    """Frozen or locked data refuses a recompute before any work: the refusal is recorded, nothing is written."""
+    return refused_before_work(instance, ctx=_ctx(), what=what) is not None
+
+
+def _finish(instance: Any, what: str, store: Any) -> str:
+    """Run `store()` (the result's audited writes); a lock that arrived during the computation refuses it
+    whole (recorded, nothing written) instead of failing the task silently."""
+    try:
+        with transaction.atomic():
+            store()
+    except RecordLocked as exc:
+        report_refusal(instance, ctx=_ctx(), what=what, refusal=exc)
+        return "refused"
+    return "done"
 
 
 def _fail(instance: Any, exc: Exception, what: str) -> None:
@@ -101,6 +119,8 @@ def fit_curve(parameter_set_id: int) -> str:
     from quant.mri import io as mri_io
 
     ps = MriParameterSet.objects.get(pk=parameter_set_id)
+    if _refused(ps, "curve fit"):
+        return "refused"
     try:
         cols = mri_io.parse_curve(read_bytes(ps.input_file), ps.kind)
         if ps.kind == "dce":
@@ -111,13 +131,16 @@ def fit_curve(parameter_set_id: int) -> str:
         _fail(ps, exc, "curve fit")
         return "failed"
     prov.update({"input": ps.input_file, "computed_at": dt.datetime.now(dt.UTC).isoformat()})
-    job_finish(
-        ctx=_ctx(),
-        instance=ps,
-        data={**values, "status": "done", "error": "", "provenance": prov},
-        what="curve fit",
+    return _finish(
+        ps,
+        "curve fit",
+        lambda: job_finish(
+            ctx=_ctx(),
+            instance=ps,
+            data={**values, "status": "done", "error": "", "provenance": prov},
+            what="curve fit",
+        ),
     )
-    return "done"
 
 
 def _load(path: str, what: str) -> tuple[np.ndarray, tuple[float, ...], Any]:
@@ -136,6 +159,8 @@ def fit_voxelwise(parameter_set_id: int) -> str:
     from quant.mri.dce import fit_extended_tofts_voxelwise
 
     ps = MriParameterSet.objects.get(pk=parameter_set_id)
+    if _refused(ps, "voxel-wise fit"):
+        return "refused"
     try:
         dyn, zooms, affine = _load(ps.input_file, "dynamic series")
         mask, _, _ = _load(ps.mask_file, "mask")
@@ -164,7 +189,8 @@ def fit_voxelwise(parameter_set_id: int) -> str:
         "computed_at": started.isoformat(),
     }
     summary: dict[str, Any] = {}
-    with transaction.atomic():
+
+    def store() -> None:
         for name, field in (
             ("Ktrans_per_min", "ktrans_per_min"),
             ("ve", "ve"),
@@ -191,7 +217,8 @@ def fit_voxelwise(parameter_set_id: int) -> str:
             data={**summary, "status": "done", "error": "", "fit_success": True, "provenance": prov},
             what="voxel-wise fit",
         )
-    return "done"
+
+    return _finish(ps, "voxel-wise fit", store)
 
 
 @shared_task(acks_late=True)
@@ -204,6 +231,8 @@ def analyse_mask(analysis_id: int) -> str:
     from quant.radiomics.volumetry import lesion_volume
 
     ma = MaskAnalysis.objects.get(pk=analysis_id)
+    if _refused(ma, "volumetry/texture"):
+        return "refused"
     try:
         mask, zooms, _ = _load(ma.mask_file, "mask")
         m, spacing = mri_io.zyx(mask > 0, zooms)
@@ -242,5 +271,8 @@ def analyse_mask(analysis_id: int) -> str:
         "texture_features": features,
         "provenance": prov,
     }
-    job_finish(ctx=_ctx(), instance=ma, data=data, what="volumetry/texture")
-    return "done"
+    return _finish(
+        ma,
+        "volumetry/texture",
+        lambda: job_finish(ctx=_ctx(), instance=ma, data=data, what="volumetry/texture"),
+    )

@@ -9,13 +9,14 @@ class MonitoringConfig(AppConfig):
     def ready(self) -> None:
         from monitoring import hooks
         from monitoring.export_resources import register_sdv_resource
-        from monitoring.services import lock_guard, sdv_on_write, signature_on_write
+        from monitoring.services import lock_guard, record_refusal, sdv_on_write, signature_on_write
         from trial import views as trial_views
-        from trial.write_gate import register_guard, register_listener
+        from trial.write_gate import register_guard, register_listener, register_refusal_recorder
 
         register_guard(lock_guard)
         register_listener(sdv_on_write)
         register_listener(signature_on_write)
+        register_refusal_recorder(record_refusal)
         register_sdv_resource()
         if hooks.participant_section not in trial_views.PARTICIPANT_SECTIONS:
             trial_views.PARTICIPANT_SECTIONS.append(hooks.participant_section)

@@ -149,3 +149,27 @@ class CasebookSignature(models.Model):
 
     def __str__(self) -> str:
         return f"Casebook signature of {self.printed_name} on {self.participant_id} at {self.signed_at:%Y-%m-%d %H:%M} UTC"
+
+
+class RefusedWrite(models.Model):
+    """A write that frozen or locked data refused with nobody on the page to read the error: a worker's
+    recompute (MRI fits, mask analysis, PET series processing). Shown on the data manager overview."""
+
+    at = models.DateTimeField(auto_now_add=True)
+    app_label = models.CharField(max_length=40)
+    model = models.CharField(max_length=60)
+    object_id = models.CharField(max_length=64)
+    object_repr = models.CharField(max_length=200)
+    participant = models.ForeignKey(
+        Participant, on_delete=models.PROTECT, null=True, blank=True, related_name="refused_writes"
+    )
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    source = models.CharField(max_length=12, help_text="Audit source of the refused write (worker, import).")
+    what = models.CharField(max_length=120, help_text="The computation or write that was refused.")
+    message = models.TextField(help_text="The lock's message, as a person would have seen it.")
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Refused {self.what} of {self.object_repr}"

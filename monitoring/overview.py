@@ -1,4 +1,5 @@
-"""The data manager's overview: open queries by age and site, SDV progress, overdue visits, locked casebooks.
+"""The data manager's overview: open queries by age and site, SDV progress, overdue visits, locked casebooks
+and the worker recomputes that a freeze or lock refused.
 
 A constant number of SQL queries, whatever the number of sites and participants (tests check the count).
 """
@@ -58,4 +59,5 @@ def overview(user: Any) -> dict[str, Any]:
         "due": selectors.due_visits(user)[:100],
         "casebook_locks": [lock for lock in live_locks if lock.scope == LockScope.PARTICIPANT],
         "other_locks": [lock for lock in live_locks if lock.scope != LockScope.PARTICIPANT],
+        "refused_writes": list(selectors.refused_writes(user=user)[:50]),
     }

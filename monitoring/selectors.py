@@ -11,7 +11,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from monitoring import targets
-from monitoring.models import CasebookSignature, DataLock, LockScope, SdvMark
+from monitoring.models import CasebookSignature, DataLock, LockScope, RefusedWrite, SdvMark
 from monitoring.plans import SdvPlan, current_plan
 from monitoring.targets import form_label
 from trial import access
@@ -27,6 +27,15 @@ def lock_list(*, user: Any, live_only: bool = False) -> QuerySet[DataLock]:
     if live_only:
         qs = qs.filter(released_at__isnull=True)
     return qs.order_by("-id")
+
+
+def refused_writes(*, user: Any) -> QuerySet[RefusedWrite]:
+    """Writes refused by a freeze or lock with nobody on the page (worker recomputes) at the user's sites."""
+    qs = RefusedWrite.objects.select_related("participant", "site")
+    ids = access.visible_site_ids(user)
+    if ids is not None:
+        qs = qs.filter(site_id__in=ids)
+    return qs.order_by("-at", "-id")
 
 
 def casebook_lock(participant: Participant) -> DataLock | None:

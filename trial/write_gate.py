@@ -8,6 +8,7 @@ so a refusal leaves nothing stored; listeners run in the same transaction after 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -33,8 +34,14 @@ class WriteListener(Protocol):
     ) -> None: ...
 
 
+class RefusalRecorder(Protocol):
+    def __call__(self, instance: models.Model, *, ctx: Any, what: str, message: str) -> None: ...
+
+
 _guards: list[WriteGuard] = []
 _listeners: list[WriteListener] = []
+_recorders: list[RefusalRecorder] = []
+logger = logging.getLogger("cd8pet.write_gate")
 
 
 def register_guard(guard: WriteGuard) -> WriteGuard:
@@ -61,6 +68,32 @@ def notify_write(
 ) -> None:
     for listener in _listeners:
         listener(instance, action=action, changes=changes, ctx=ctx, reason=reason)
+
+
+def register_refusal_recorder(recorder: RefusalRecorder) -> RefusalRecorder:
+    """Add a callback that stores a refused write where people see it (monitoring: a RefusedWrite row)."""
+    if recorder not in _recorders:
+        _recorders.append(recorder)
+    return recorder
+
+
+def report_refusal(instance: models.Model, *, ctx: Any, what: str, refusal: RecordLocked) -> str:
+    """Record that a write nobody stands behind to see the error (a worker's recompute) was refused by a guard,
+    so the refusal is visible rather than a silently missing result; returns the message."""
+    message = refusal.message_text
+    logger.warning("write refused: %s of %s %s: %s", what, instance._meta.label_lower, instance.pk, message)
+    for recorder in _recorders:
+        recorder(instance, ctx=ctx, what=what, message=message)
+    return message
+
+
+def refused_before_work(instance: models.Model, *, ctx: Any, what: str) -> str | None:
+    """A worker's check before it computes into `instance`: the recorded refusal message, None when allowed."""
+    try:
+        check_write(instance, action="update", changes={})
+    except RecordLocked as exc:
+        return report_refusal(instance, ctx=ctx, what=what, refusal=exc)
+    return None
 
 
 def registered() -> tuple[list[Callable[..., None]], list[Callable[..., None]]]:

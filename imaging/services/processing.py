@@ -23,7 +23,7 @@ from quant.pet.series import read_pet_series
 from quant.pet.suv import SuvError
 from trial.audit import AuditContext, audited_update, write_entry
 from trial.models import AuditSource
-from trial.write_gate import RecordLocked, check_write
+from trial.write_gate import RecordLocked, check_write, report_refusal
 
 ENGINE_VERSION = "cd8pet-pet 1.0 (quant.pet.suv QIBA, quant.pet.voi)"
 
@@ -75,8 +75,14 @@ def series_process(upload_id: int) -> dict[str, Any]:
         return {"skipped": upload.state}
     try:  # a recompute is a write: frozen or locked data refuses it before anything moves (write gate)
         check_write(upload, action="update", changes={"state": [upload.state, UploadState.PROCESSING]})
-    except RecordLocked as exc:
-        return {"upload": upload_id, "refused": exc.message_text}
+    except RecordLocked as exc:  # recorded where people see it (monitoring: the data manager overview)
+        message = report_refusal(
+            upload,
+            ctx=AuditContext.system(source=AuditSource.WORKER),
+            what="PET series processing",
+            refusal=exc,
+        )
+        return {"upload": upload_id, "refused": message}
     started = _set_state(
         upload_id,
         state=UploadState.PROCESSING,

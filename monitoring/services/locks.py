@@ -9,7 +9,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from monitoring import targets
-from monitoring.models import DataLock, LockKind, LockScope
+from monitoring.models import DataLock, LockKind, LockScope, RefusedWrite
 from monitoring.services.common import (
     has_role_at,
     is_data_manager,
@@ -173,6 +173,30 @@ def lock_guard(instance: models.Model, *, action: str, changes: dict[str, list[A
     if lock is not None:
         what = f"This {instance._meta.verbose_name}" + (f" ({instance})" if instance.pk else "")
         raise RecordLocked(lock_message(lock, what))
+
+
+def record_refusal(instance: models.Model, *, ctx: AuditContext, what: str, message: str) -> RefusedWrite:
+    """Write-gate refusal recorder: store (audited) a refused write that no person saw being refused."""
+    participant_id = targets.participant_id_of(instance)
+    site_id = (
+        Participant.objects.filter(pk=participant_id).values_list("site_id", flat=True).first()
+        if participant_id
+        else None
+    )
+    row = RefusedWrite.objects.create(
+        app_label=instance._meta.app_label,
+        model=instance._meta.model_name,
+        object_id=str(instance.pk),
+        object_repr=str(instance)[:200],
+        participant_id=participant_id,
+        site_id=site_id,
+        source=ctx.source,
+        what=what[:120],
+        message=message,
+    )
+    changes = {"what": [None, row.what], "object": [None, f"{row.app_label}.{row.model} {row.object_id}"]}
+    write_entry(row, ctx=ctx, action=AuditAction.CREATE, changes=changes, reason=message)
+    return row
 
 
 def study_locked() -> DataLock | None:

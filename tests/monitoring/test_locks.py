@@ -222,6 +222,15 @@ def test_a_worker_recompute_of_a_locked_casebook_is_refused_before_anything_move
     assert "Database lock of this casebook" in result["refused"]
     upload.refresh_from_db()
     assert (upload.state, upload.attempts, upload.version) == ("stored", 0, 1)
+    from monitoring.models import RefusedWrite
+
+    refused = RefusedWrite.objects.get()  # recorded for the data manager's overview, not only returned
+    assert (refused.what, refused.object_id, refused.participant_id) == (
+        "PET series processing",
+        str(upload.pk),
+        participant.pk,
+    )
+    assert "Database lock of this casebook" in refused.message
 
 
 def test_the_schema_documents_423_on_writes_and_the_locks_and_sdv_contracts():
