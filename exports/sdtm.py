@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import math
 import re
+import struct
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, BinaryIO
 
 from trial.csv_safety import safe_cell
 
@@ -332,39 +334,164 @@ def validate_definitions() -> list[str]:
     return errors
 
 
-def to_csv(dataset: Dataset, rows: list[dict[str, Any]]) -> bytes:
+def _csv_cells(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: ("" if v is None else safe_cell(v)) for k, v in row.items()}
+
+
+def to_csv(dataset: Dataset, rows: Iterable[dict[str, Any]]) -> bytes:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=dataset.columns, lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: ("" if v is None else safe_cell(v)) for k, v in row.items()})
+        writer.writerow(_csv_cells(row))
     return out.getvalue().encode()
 
 
-def write_xpt(dataset: Dataset, rows: list[dict[str, Any]], path: Path) -> None:
-    """SAS transport (XPORT v5) via pyreadstat; Num as float (NaN when empty), Char as text."""
-    import pandas as pd
-    import pyreadstat
+class CsvStream:
+    """CSV of one dataset written row by row into an open text file (header first)."""
 
-    data: dict[str, list] = {}
+    def __init__(self, dataset: Dataset, out: IO[str]) -> None:
+        self.writer = csv.DictWriter(out, fieldnames=dataset.columns, lineterminator="\r\n")
+        self.writer.writeheader()
+
+    def write(self, row: dict[str, Any]) -> None:
+        self.writer.writerow(_csv_cells(row))
+
+
+# -- SAS transport (XPORT) version 5, written as a stream (SAS TS-140) -----------------------------------------
+XPT_MISSING = b"." + bytes(7)
+_XPT_RECORD = 80
+_XPT_NAMESTR = 140
+_XPT_MAX_CHAR = 200
+
+
+def _xpt_header(kind: str, numbers: str = "0" * 30) -> bytes:
+    return f"HEADER RECORD*******{kind:<8}HEADER RECORD!!!!!!!{numbers}  ".encode("ascii")
+
+
+def _xpt_text(value: str, width: int) -> bytes:
+    return value.encode("ascii", "replace")[:width].ljust(width)
+
+
+def _xpt_date(when: dt.datetime) -> bytes:
+    return when.strftime("%d%b%y:%H:%M:%S").upper().encode("ascii")
+
+
+def ibm_float(value: float | None) -> bytes:
+    """A float as the 8-byte IBM hexadecimal floating point of SAS transport files (exact for doubles)."""
+    if value is None or math.isnan(value):
+        return XPT_MISSING
+    if value == 0:
+        return bytes(8)
+    sign = 0x80 if value < 0 else 0
+    mantissa, exponent = math.frexp(abs(value))  # abs(value) = mantissa * 2**exponent, 0.5 <= mantissa < 1
+    shift = (-exponent) % 4  # IBM exponents count nibbles: make the binary exponent a multiple of 4
+    mantissa, exponent = mantissa / (1 << shift), exponent + shift
+    fraction = int(mantissa * (1 << 56))  # exact: a double's 53 bits shifted by at most 3
+    characteristic = exponent // 4 + 64
+    if not 0 <= characteristic <= 127:
+        raise SdtmError(f"{value!r} is outside the range of SAS transport numbers")
+    return bytes([sign | characteristic]) + fraction.to_bytes(7, "big")
+
+
+def xpt_cells(dataset: Dataset, row: dict[str, Any]) -> tuple[Any, ...]:
+    """A row as XPT cells: Num as float (None when empty), Char as text ("" when empty)."""
+    cells: list[Any] = []
     for var in dataset.variables:
-        values = [row.get(var.name) for row in rows]
+        value = row.get(var.name)
         if var.type == "Num":
-            data[var.name] = [float(v) if v not in (None, "") else math.nan for v in values]
+            cells.append(None if value in (None, "") else float(value))
         else:
-            data[var.name] = ["" if v is None else str(v) for v in values]
-    frame = pd.DataFrame(data, columns=dataset.columns)
-    for var in dataset.variables:
-        if var.type == "Char":
-            frame[var.name] = frame[var.name].astype(object)
-    pyreadstat.write_xport(
-        frame,
-        str(path),
-        table_name=dataset.name,
-        file_format_version=5,
-        file_label=dataset.label,
-        column_labels=[v.label for v in dataset.variables],
-    )
+            cells.append("" if value is None else str(value))
+    return tuple(cells)
+
+
+def xpt_widths(dataset: Dataset, rows: Iterable[tuple[Any, ...]]) -> list[int]:
+    """Byte width of every variable: 8 for Num, the longest value (at least 1) for Char."""
+    widths = [8 if var.type == "Num" else 1 for var in dataset.variables]
+    chars = [i for i, var in enumerate(dataset.variables) if var.type == "Char"]
+    for cells in rows:
+        for i in chars:
+            n = len(cells[i].encode())
+            if n > widths[i]:
+                widths[i] = n
+    return [min(w, _XPT_MAX_CHAR) for w in widths]
+
+
+class XptWriter:
+    """One dataset as a SAS transport v5 file: headers first, then one observation at a time (fixed widths,
+    so the Char widths are known before the first row: `xpt_widths`)."""
+
+    def __init__(self, dataset: Dataset, out: BinaryIO, widths: list[int], when: dt.datetime) -> None:
+        self.dataset, self.out, self.widths = dataset, out, widths
+        self.written = 0
+        stamp = _xpt_date(when)
+        os_name = _xpt_text("Linux", 8)
+        head = [
+            _xpt_header("LIBRARY"),
+            b"SAS     SAS     SASLIB  9.4     " + os_name + b" " * 24 + stamp,
+            stamp + b" " * 64,
+            _xpt_header("MEMBER", "000000000000000001600000000140"),
+            _xpt_header("DSCRPTR"),
+            b"SAS     " + _xpt_text(dataset.name, 8) + b"SASDATA 9.4     " + os_name + b" " * 24 + stamp,
+            stamp + b" " * 16 + _xpt_text(dataset.label, 40) + b" " * 8,
+            _xpt_header("NAMESTR", f"000000{len(dataset.variables):04d}" + "0" * 20),
+        ]
+        namestrs = b""
+        position = 0
+        for number, (var, width) in enumerate(zip(dataset.variables, widths, strict=True), 1):
+            namestrs += struct.pack(
+                ">hhhh8s40s8shhh2s8shhi52s",
+                1 if var.type == "Num" else 2,
+                0,
+                width,
+                number,
+                _xpt_text(var.name, 8),
+                _xpt_text(var.label, 40),
+                b" " * 8,
+                0,
+                0,
+                0,
+                b"\0\0",
+                b" " * 8,
+                0,
+                0,
+                position,
+                bytes(52),
+            )
+            position += width
+        namestrs += b" " * (-len(namestrs) % _XPT_RECORD)
+        out.write(b"".join(head) + namestrs + _xpt_header("OBS"))
+        self.types = [var.type for var in dataset.variables]
+
+    def write(self, cells: tuple[Any, ...]) -> None:
+        parts = []
+        for kind, width, value in zip(self.types, self.widths, cells, strict=True):
+            if kind == "Num":
+                parts.append(ibm_float(value))
+            else:
+                parts.append(value.encode()[:width].ljust(width))
+        record = b"".join(parts)
+        self.out.write(record)
+        self.written += len(record)
+
+    def close(self) -> None:
+        """Pad the last 80-byte record with blanks."""
+        self.out.write(b" " * (-self.written % _XPT_RECORD))
+
+
+def write_xpt(
+    dataset: Dataset, rows: Iterable[dict[str, Any]], path: Path, *, when: dt.datetime | None = None
+) -> None:
+    """SAS transport (XPORT v5): Num as IBM floats (missing when empty), Char as text at its longest width.
+    The rows are read twice (widths, then observations): pass a list, or use `XptWriter` with a spool."""
+    rows = rows if isinstance(rows, list) else list(rows)
+    cells = [xpt_cells(dataset, row) for row in rows]
+    with open(path, "wb") as fh:
+        writer = XptWriter(dataset, fh, xpt_widths(dataset, cells), when or dt.datetime.now(dt.UTC))
+        for row_cells in cells:
+            writer.write(row_cells)
+        writer.close()
 
 
 def define(datasets: Iterable[Dataset] | None = None) -> dict[str, Any]:

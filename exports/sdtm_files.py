@@ -16,17 +16,7 @@ MDV_OID = "MDV.CD8PET.SDTM.1"
 STUDY_OID = "ST.CD8PET"
 FORMATS = {"xpt": "application/x-sas-xport", "csv": "text/csv; charset=utf-8", "json": "application/json"}
 
-_SOURCES: dict[str, Callable[[Any], list[dict]]] = {
-    "DM": sdtm_data.dm_rows,
-    "AE": lambda user: sdtm_data.ae_rows(user)[0],
-    "SUPPAE": lambda user: sdtm_data.ae_rows(user)[1],
-    "EX": lambda user: sdtm_data.ex_rows(user)[0],
-    "SUPPEX": lambda user: sdtm_data.ex_rows(user)[1],
-    "TU": lambda user: sdtm_data.tumour_rows(user)[0],
-    "TR": lambda user: sdtm_data.tumour_rows(user)[1],
-    "RS": lambda user: sdtm_data.tumour_rows(user)[2],
-    "MI": sdtm_data.mi_rows,
-}
+_SOURCES: dict[str, Callable[[Any], Iterator[dict]]] = sdtm_data.STREAMS
 
 
 def domains() -> list[sdtm.Dataset]:
@@ -38,8 +28,8 @@ def dataset_of(domain: str) -> sdtm.Dataset | None:
 
 
 def domain_rows(user: Any, domain: str) -> list[dict]:
-    """Rows of one domain, scoped to the user's sites."""
-    return _SOURCES[domain.upper()](user)
+    """Rows of one domain, scoped to the user's sites (the whole-trial zip streams them: `sdtm_data.STREAMS`)."""
+    return list(_SOURCES[domain.upper()](user))
 
 
 def csv_chunks(dataset: sdtm.Dataset, rows: list[dict], batch: int = 500) -> Iterator[bytes]:

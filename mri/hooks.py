@@ -4,27 +4,31 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Count, Q
+
 from imaging import selectors as imaging_selectors
 from imaging.models import Modality
-from mri.models import JobState, MrMapJob, MrSeriesUpload
+from mri.models import JobState
 
 
 def participant_section(request: Any, participant: Any) -> list[dict[str, Any]]:
+    """One query whatever the number of MRI scans: the series and finished map jobs are counted in SQL."""
     scans = list(
         imaging_selectors.scan_list(user=request.user)
         .filter(participant=participant, modality=Modality.MRI)
+        .annotate(
+            n_series=Count("mr_series_uploads", filter=Q(mr_series_uploads__voided=False), distinct=True),
+            n_jobs=Count(
+                "mr_map_jobs",
+                filter=Q(mr_map_jobs__voided=False, mr_map_jobs__state=JobState.DONE),
+                distinct=True,
+            ),
+        )
         .order_by("visit__planned_date")
     )
     if not scans:
         return []
-    rows = [
-        (
-            s,
-            MrSeriesUpload.objects.filter(scan=s, voided=False).count(),
-            MrMapJob.objects.filter(scan=s, voided=False, state=JobState.DONE).count(),
-        )
-        for s in scans
-    ]
+    rows = [(s, s.n_series, s.n_jobs) for s in scans]
     return [
         {
             "title": "mpMRI series and maps",

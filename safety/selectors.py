@@ -7,13 +7,25 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
-from django.db.models import DateTimeField, Exists, ExpressionWrapper, F, Max, OuterRef, Q, QuerySet, Value
+from django.db.models import (
+    Count,
+    DateTimeField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from safety import ctcae, incidence
 from safety.models import CURRENT_CTCAE_VERSION, AdverseEvent, AeSignature, CtcaeTerm, SaeNotification
-from trial.access import scope_to_user
+from trial import plot_cache
+from trial.access import scope_to_user, visible_site_ids
 from trial.models import Participant, ParticipantStatus
 
 REPORTING_HOURS = 24
@@ -89,18 +101,40 @@ class IncidenceCounts:
     n: int
     any_ae: int
     any_grade3: int
+    n_saes: int  # live SAEs and irAEs among `aes` (the listings' page counts)
+    n_iraes: int
     soc_counts: list[tuple[str, int, int]]  # (soc, maximum grade, participants)
     term_counts: list[tuple[str, str, int, int]]  # (soc, term, maximum grade, participants)
     aes: QuerySet  # the AEs behind the tables (listings page through it)
 
 
-def _grouped(inner: QuerySet, keys: str) -> list[tuple]:
-    """Participants per maximum grade: GROUP BY over the per-participant maximum grades of `inner`."""
-    sql, params = inner.query.sql_with_params()
-    group = f"{keys}, g" if keys else "g"
+def _grade_counts(by_term: QuerySet) -> tuple[list[tuple], list[tuple], list[tuple]]:
+    """Participants per maximum grade at three levels from one scan of the AEs: per (SOC, term), per SOC and
+    overall. `by_term` gives (pid, s, t) rows; a participant's maximum in a SOC is the maximum of its term
+    maxima, and overall the maximum of its SOC maxima, so each coarser level is grouped from the finer one.
+    Returns ([(soc, term, grade, n)], [(soc, grade, n)], [(grade, n)])."""
+    sql, params = by_term.annotate(g=Max("grade")).query.sql_with_params()
+    query = f"""
+        WITH per_term AS ({sql}),
+             per_soc AS (SELECT pid, s, MAX(g) AS g FROM per_term GROUP BY pid, s),
+             per_participant AS (SELECT pid, MAX(g) AS g FROM per_soc GROUP BY pid)
+        SELECT 3, s, t, g, COUNT(*) FROM per_term GROUP BY s, t, g
+        UNION ALL SELECT 2, s, NULL, g, COUNT(*) FROM per_soc GROUP BY s, g
+        UNION ALL SELECT 1, NULL, NULL, g, COUNT(*) FROM per_participant GROUP BY g
+    """
+    terms: list[tuple] = []
+    socs: list[tuple] = []
+    overall: list[tuple] = []
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {group}, COUNT(*) FROM ({sql}) AS per_participant GROUP BY {group}", params)
-        return [tuple(row) for row in cursor.fetchall()]
+        cursor.execute(query, params)
+        for level, soc, term, grade, n in cursor.fetchall():
+            if level == 3:
+                terms.append((soc, term, grade, n))
+            elif level == 2:
+                socs.append((soc, grade, n))
+            else:
+                overall.append((grade, n))
+    return terms, socs, overall
 
 
 def incidence_counts(*, user: Any, filters: dict[str, str]) -> IncidenceCounts:
@@ -108,16 +142,33 @@ def incidence_counts(*, user: Any, filters: dict[str, str]) -> IncidenceCounts:
     aes = ae_list(user=user, filters={k: filters.get(k, "") for k in ("site", "drug")}).filter(
         participant__in=population
     )
-    base = aes.order_by().values(pid=F("participant_id"))
     by_term = aes.order_by().values(pid=F("participant_id"), s=F("term__soc"), t=F("term__term"))
-    by_soc = aes.order_by().values(pid=F("participant_id"), s=F("term__soc"))
-    overall = dict(_grouped(base.annotate(g=Max("grade")), ""))
+
+    def compute() -> tuple[int, int, int, list[tuple], list[tuple], list[tuple]]:
+        listed = aes.aggregate(
+            saes=Count("pk", filter=Q(serious=True)), iraes=Count("pk", filter=Q(immune_related=True))
+        )
+        return (population.count(), listed["saes"], listed["iraes"], *_grade_counts(by_term))
+
+    # Computed once per change of the AEs or participants (the version is two aggregates; the grade counts
+    # group every AE), for the user's visible sites and these filters.
+    # (updated_at in the version too: test databases rolled back and rebuilt never meet an earlier entry.)
+    version = plot_cache.data_version(
+        AdverseEvent.objects.all(), Participant.objects.all(), stamp="updated_at"
+    )
+    params = [visible_site_ids(user), sorted((k, v) for k, v in filters.items() if v)]  # "" = no filter
+    n, n_saes, n_iraes, term_counts, soc_counts, overall_counts = plot_cache.cached_value(
+        "safety-incidence-counts-v2", params, version, compute
+    )
+    overall = dict(overall_counts)
     return IncidenceCounts(
-        n=population.count(),
+        n=n,
         any_ae=sum(overall.values()),
         any_grade3=sum(n for g, n in overall.items() if g >= 3),
-        soc_counts=_grouped(by_soc.annotate(g=Max("grade")), "s"),
-        term_counts=_grouped(by_term.annotate(g=Max("grade")), "s, t"),
+        n_saes=n_saes,
+        n_iraes=n_iraes,
+        soc_counts=soc_counts,
+        term_counts=term_counts,
         aes=aes,
     )
 

@@ -266,8 +266,13 @@ def tables(request: HttpRequest) -> HttpResponse:
         return bad
     filters = _table_filters(request)
     context = presentation.tables_context(user=request.user, filters=filters)
-    sae_pager = paginate(request, context.pop("saes"), param="sae_page", noun="SAEs")
-    irae_pager = paginate(request, context.pop("iraes"), param="irae_page", noun="irAEs")
+    # The listings' counts come with the cached table figures (no COUNT over every AE per view).
+    sae_pager = paginate(
+        request, context.pop("saes"), param="sae_page", noun="SAEs", count=context.pop("n_saes")
+    )
+    irae_pager = paginate(
+        request, context.pop("iraes"), param="irae_page", noun="irAEs", count=context.pop("n_iraes")
+    )
     return render(
         request,
         "safety/tables.html",

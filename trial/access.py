@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -45,11 +48,42 @@ def active_memberships(user: Any) -> QuerySet[Membership]:
     return Membership.objects.filter(user=user, active=True)
 
 
+# user id -> that user's active (site_id, role) pairs, while `memberships_read_once()` is in force.
+_MEMBERSHIPS: ContextVar[dict[int, list[tuple[int, str]]] | None] = ContextVar(
+    "trial_access_memberships", default=None
+)
+
+
+@contextmanager
+def memberships_read_once() -> Iterator[None]:
+    """Inside the block each user's active memberships are read once and every permission question below is
+    answered from them (a page asking many questions about one user: one query instead of one per question).
+    For reads only: a membership granted or revoked inside the block is not seen."""
+    token = _MEMBERSHIPS.set({})
+    try:
+        yield
+    finally:
+        _MEMBERSHIPS.reset(token)
+
+
+def _read_once(user: Any) -> list[tuple[int, str]] | None:
+    """The user's active (site_id, role) pairs from the block's cache, or None outside `memberships_read_once`."""
+    cache = _MEMBERSHIPS.get()
+    if cache is None or not getattr(user, "is_authenticated", False):
+        return None
+    if user.pk not in cache:
+        cache[user.pk] = list(active_memberships(user).values_list("site_id", "role"))
+    return cache[user.pk]
+
+
 def sees_all_sites(user: Any) -> bool:
     if not getattr(user, "is_authenticated", False):
         return False
     if user.is_superuser:
         return True
+    pairs = _read_once(user)
+    if pairs is not None:
+        return any(role in ALL_SITES_ROLES for _site, role in pairs)
     return active_memberships(user).filter(role__in=ALL_SITES_ROLES).exists()
 
 
@@ -57,6 +91,9 @@ def visible_site_ids(user: Any) -> list[int] | None:
     """Site ids the user may read; None means every site."""
     if sees_all_sites(user):
         return None
+    pairs = _read_once(user)
+    if pairs is not None:
+        return list(dict.fromkeys(site_id for site_id, _role in pairs))
     return list(active_memberships(user).values_list("site_id", flat=True).distinct())
 
 
@@ -75,12 +112,18 @@ def scope_to_user(qs: QuerySet, user: Any, site_field: str = "participant__site"
 
 def roles_at(user: Any, site: Site | int) -> set[str]:
     site_id = site if isinstance(site, int) else site.pk
+    pairs = _read_once(user)
+    if pairs is not None:
+        return {role for s, role in pairs if s == site_id or role in ALL_SITES_ROLES}
     roles = set(active_memberships(user).filter(site_id=site_id).values_list("role", flat=True))
     roles |= set(active_memberships(user).filter(role__in=ALL_SITES_ROLES).values_list("role", flat=True))
     return roles
 
 
 def all_roles(user: Any) -> set[str]:
+    pairs = _read_once(user)
+    if pairs is not None:
+        return {role for _site, role in pairs}
     return set(active_memberships(user).values_list("role", flat=True))
 
 

@@ -40,10 +40,20 @@ class Pager:
 
 
 def paginate(
-    request: HttpRequest, items: Any, *, per_page: int = PER_PAGE, param: str = "page", noun: str = "rows"
+    request: HttpRequest,
+    items: Any,
+    *,
+    per_page: int = PER_PAGE,
+    param: str = "page",
+    noun: str = "rows",
+    count: int | None = None,
 ) -> Pager:
-    """One page of `items` (a queryset or list) for the request's `param`; the object list is evaluated."""
-    page = Paginator(items, per_page).get_page(request.GET.get(param))
+    """One page of `items` (a queryset or list) for the request's `param`; the object list is evaluated.
+    `count`: the number of items when the caller already knows it (no COUNT query)."""
+    paginator = Paginator(items, per_page)
+    if count is not None:
+        paginator.count = count  # Paginator.count is a cached_property: set, it is not queried
+    page = paginator.get_page(request.GET.get(param))
     page.object_list = list(page.object_list)
     params = request.GET.copy()
     params.pop(param, None)

@@ -160,27 +160,29 @@ def _enrol(request: HttpRequest, form: EnrolmentForm) -> Any:
 
 @require_GET
 def participant_detail(request: HttpRequest, participant_pk: int) -> HttpResponse:
-    participant = selectors.participant_get(user=request.user, pk=participant_pk)
-    window = selectors.reporting_window(participant)
-    sections = []
-    for provider in PARTICIPANT_SECTIONS:
-        sections.extend(provider(request, participant))
-    return render(
-        request,
-        "trial/participant_detail.html",
-        {
-            "participant": participant,
-            "timeline": selectors.participant_timeline(participant),
-            "history": selectors.participant_history(participant)[:300],
-            "status_history": participant.status_history.select_related("changed_by"),
-            "eligibility": participant.eligibility_answers.select_related("criterion"),
-            "consents": participant.consents.all(),
-            "reporting_window": window,
-            "can_edit": access.can(request.user, "schedule", participant.site_id),
-            "sections": sections,
-            "today": site_today(participant.site),
-        },
-    )
+    # The page and the sections of other apps ask many permission questions: memberships are read once.
+    with access.memberships_read_once():
+        participant = selectors.participant_get(user=request.user, pk=participant_pk)
+        window = selectors.reporting_window(participant)
+        sections = []
+        for provider in PARTICIPANT_SECTIONS:
+            sections.extend(provider(request, participant))
+        return render(
+            request,
+            "trial/participant_detail.html",
+            {
+                "participant": participant,
+                "timeline": selectors.participant_timeline(participant),
+                "history": selectors.participant_history(participant)[:300],
+                "status_history": participant.status_history.select_related("changed_by"),
+                "eligibility": participant.eligibility_answers.select_related("criterion"),
+                "consents": participant.consents.all(),
+                "reporting_window": window,
+                "can_edit": access.can(request.user, "schedule", participant.site_id),
+                "sections": sections,
+                "today": site_today(participant.site),
+            },
+        )
 
 
 # Other apps add callables (request, participant) -> list[{"title", "template", "context"}].

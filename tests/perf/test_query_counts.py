@@ -37,7 +37,7 @@ PAGES = {
 }
 
 
-WARM_UP = {"analyses page"}
+WARM_UP = {"analyses page", "safety tables"}  # figures cached per data version: count the cached view
 
 
 def _load(sites: int, participants: int, aes: int, audit: int, seed: int) -> None:
