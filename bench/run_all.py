@@ -14,6 +14,7 @@ SCRIPTS = [
     ("Upload to results through a real worker (issue 4)", ["upload_to_results_bench.py"]),
     ("Voxel-wise extended Tofts, vectorised vs curve_fit (issue 5)", ["dce_voxelwise_bench.py"]),
     ("IBSI 1 phantom feature table (issue 5)", ["ibsi1_table.py", "--failures-only"]),
+    ("IBSI 1 texture on 64^3 vs pyradiomics (issue 15)", ["texture_bench.py", "--runs", "3"]),
     ("Streamed CSV export vs COPY, peak memory (issue 7)", ["export_bench.py"]),
     ("Trial-scale pages and whole-trial export memory, demo vs load_scale (issue 17)", ["scale_bench.py"]),
 ]

@@ -14,7 +14,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from imaging import plots, selectors, services
 from imaging.forms import AcknowledgeForm, FileVoiForm, SeriesChoiceForm, SphereVoiForm
-from imaging.models import Finding, UploadState, VoiResult, VoiSource
+from imaging.models import Finding, Modality, UploadState, VoiResult, VoiSource
 from imaging.upload import (
     Limits,
     Received,
@@ -137,6 +137,8 @@ def scan_upload(request: HttpRequest, scan_pk: int) -> HttpResponse:
     branch is CSRF-checked by `_receive_upload` (csrf_protect).
     """
     scan = selectors.scan_get(user=request.user, pk=scan_pk)
+    if scan.modality == Modality.MRI and request.method != "POST":
+        return redirect("mri:scan", scan_pk=scan.pk)  # MR series are uploaded on the MRI page (mri app)
     if request.method != "POST":
         return render(
             request,

@@ -143,3 +143,30 @@ class MaskAnalysisForm(forms.Form):
 
     def clean_lesion(self):
         return self.participant.lesions.get(pk=self.cleaned_data["lesion"])
+
+
+class MapRoiForm(forms.Form):
+    """A lesion's ROI on the voxel-wise maps of one of the participant's MRI map jobs."""
+
+    job = forms.ModelChoiceField(queryset=None, label="Maps (MRI scan and model)")
+    roi_label = forms.CharField(max_length=40, initial="whole lesion", label="ROI label")
+    sphere = forms.RegexField(
+        regex=r"^-?[0-9.]+,-?[0-9.]+,-?[0-9.]+,[0-9.]+$",
+        required=False,
+        label="Sphere X,Y,Z,R (patient mm)",
+    )
+    file = forms.FileField(required=False, label="…or a NIfTI mask, DICOM SEG or RTSTRUCT")
+    segment = forms.CharField(
+        max_length=64, required=False, label="SEG segment or RTSTRUCT ROI (when the file holds several)"
+    )
+
+    def __init__(self, *args, jobs=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["job"].queryset = jobs
+        self.fields["job"].label_from_instance = lambda j: f"{j.scan.visit.name}: {j} (#{j.pk})"
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if bool(data.get("sphere")) == bool(data.get("file")):
+            raise forms.ValidationError("give a sphere or a mask file (one of them)")
+        return data

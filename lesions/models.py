@@ -268,6 +268,21 @@ class MriParameterSet(ClinicalRecord):
     input_file = models.CharField(max_length=300, blank=True, help_text="Path on default storage.")
     mask_file = models.CharField(max_length=300, blank=True, help_text="Path on default storage.")
     aif_file = models.CharField(max_length=300, blank=True, help_text="Path on default storage.")
+    mr_roi = models.ForeignKey(
+        "mri.MrRoi",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="lesion_parameter_sets",
+        help_text="The ROI on an MRI map job whose medians these are (method voxel-wise from MR DICOM).",
+    )
+    voxel_count = models.PositiveIntegerField(null=True, blank=True, help_text="Voxels in the ROI.")
+    volume_ml = models.FloatField(null=True, blank=True, help_text="ROI volume: voxel count x voxel volume.")
+    spread = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="{field: {median, q1, q3, mean, sd, n_voxels}} of each map in the ROI.",
+    )
 
     class Meta:
         ordering = ["participant", "roi__acquired_on", "id"]

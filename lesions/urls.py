@@ -1,6 +1,6 @@
 from django.urls import path
 
-from lesions import views
+from lesions import views, views_mri_maps
 
 app_name = "lesions"
 
@@ -18,6 +18,7 @@ urlpatterns = [
     path("participants/<int:participant_pk>/export/<str:what>.csv", views.export_csv, name="export"),
     path("lesion/<int:lesion_pk>/", views.lesion_page, name="lesion"),
     path("lesion/<int:lesion_pk>/edit/", views.lesion_edit, name="lesion_edit"),
+    path("lesion/<int:lesion_pk>/mri-maps/", views_mri_maps.lesion_map_roi, name="lesion_map_roi"),
     path("assessments/<int:assessment_pk>/", views.assessment_page, name="assessment"),
     path("assessments/<int:assessment_pk>/preview/", views.assessment_preview, name="assessment_preview"),
     path("assessments/<int:assessment_pk>/edit/", views.assessment_edit, name="assessment_edit"),

@@ -33,7 +33,7 @@ class RoiForm(forms.Form):
     sphere = forms.RegexField(
         regex=r"^-?[0-9.]+,-?[0-9.]+,-?[0-9.]+,[0-9.]+$", required=False, label="Sphere X,Y,Z,R (patient mm)"
     )
-    file = forms.FileField(required=False, label="…or a NIfTI mask / DICOM SEG")
+    file = forms.FileField(required=False, label="…or a NIfTI mask / DICOM SEG / RTSTRUCT")
 
     def clean(self) -> dict:
         data = super().clean()

@@ -106,14 +106,20 @@ class MrMap(ClinicalRecord):
 
 
 class MrRoi(ClinicalRecord):
-    """A region (sphere in patient mm, NIfTI mask or DICOM SEG segment) on a job's maps, with each map's median
+    """A region (sphere in patient mm, NIfTI mask, DICOM SEG segment or RTSTRUCT ROI) on a job's maps, with each map's median
     and spread inside it."""
 
     participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="mr_rois")
     job = models.ForeignKey(MrMapJob, on_delete=models.PROTECT, related_name="rois")
     name = models.CharField(max_length=40, help_text="e.g. the registry lesion label (T1, N2).")
     source = models.CharField(
-        max_length=8, choices=[("sphere", "Sphere"), ("nifti", "NIfTI mask"), ("seg", "DICOM SEG")]
+        max_length=8,
+        choices=[
+            ("sphere", "Sphere"),
+            ("nifti", "NIfTI mask"),
+            ("seg", "DICOM SEG"),
+            ("rtstruct", "RTSTRUCT"),
+        ],
     )
     definition = models.JSONField(default=dict, blank=True)
     voxel_count = models.PositiveIntegerField()

@@ -9,7 +9,7 @@ from django.http import Http404
 
 from imaging import selectors as imaging_selectors
 from imaging.models import Modality, Scan
-from mri.models import MrMap, MrMapJob, MrSeriesUpload
+from mri.models import JobState, MrMap, MrMapJob, MrSeriesUpload
 
 
 def mri_scan_get(*, user: Any, pk: int) -> Scan:
@@ -45,3 +45,12 @@ def job_get(*, user: Any, pk: int) -> MrMapJob:
         raise Http404("No such job.")
     mri_scan_get(user=user, pk=job.scan_id)
     return job
+
+
+def done_jobs_for_participant(participant: Any) -> QuerySet[MrMapJob]:
+    """Finished map jobs of one participant (the caller has already scoped the participant)."""
+    return (
+        MrMapJob.objects.filter(participant=participant, voided=False, state=JobState.DONE)
+        .select_related("scan__visit", "series")
+        .order_by("scan__visit__planned_date", "id")
+    )

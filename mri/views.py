@@ -58,6 +58,13 @@ def jobs_fragment(request: HttpRequest, scan_pk: int) -> HttpResponse:
     return render(request, "mri/_jobs.html", _context(request, scan))
 
 
+@require_safe
+def job_fragment(request: HttpRequest, job_pk: int) -> HttpResponse:
+    """One job's article, polled by htmx while the job is queued or running."""
+    job = selectors.job_get(user=request.user, pk=job_pk)
+    return render(request, "mri/_job.html", {"job": job, "scan": job.scan})
+
+
 @csrf_exempt
 def series_upload(request: HttpRequest, scan_pk: int) -> HttpResponse:
     """POST: files streamed to a temp dir (imaging.upload), then validated, de-identified and stored."""
@@ -147,15 +154,16 @@ def roi_add(request: HttpRequest, job_pk: int) -> HttpResponse:
         data = form.cleaned_data
         upload = data.get("file")
         content = upload.read() if upload else None
-        is_seg = bool(content) and content[128:132] == b"DICM"
+        kind = services_rois.file_kind(content) if content else ""
         try:
             services_rois.roi_add(
                 ctx=AuditContext.from_request(request),
                 job=job,
                 name=data["name"],
                 sphere=data.get("sphere") or None,
-                nifti=content if content and not is_seg else None,
-                seg=content if is_seg else None,
+                nifti=content if kind == "nifti" else None,
+                seg=content if kind == "seg" else None,
+                rtstruct=content if kind == "rtstruct" else None,
             )
         except ValidationError as exc:
             for errs in exc.message_dict.values():

@@ -27,5 +27,7 @@ _index = _worker_index()
 if _index is not None:
     if os.environ.get("REDIS_URL"):
         os.environ["REDIS_URL"] = redis_url_for_worker(os.environ["REDIS_URL"], _index)
-    root = os.environ.get("MEDIA_ROOT") or os.path.join(os.path.dirname(os.path.dirname(__file__)), "var", "media")
+    root = os.environ.get("MEDIA_ROOT") or os.path.join(
+        os.path.dirname(os.path.dirname(__file__)), "var", "media"
+    )
     os.environ["MEDIA_ROOT"] = f"{root.rstrip('/')}-gw{_index}"

@@ -10,6 +10,7 @@ import pytest
 
 from mri.models import MrMapJob
 from quant.mri import phantom_dicom as ph
+from tests.lesions.helpers import lesion
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 SHOTS = Path("/work/shots/mri")
@@ -66,5 +67,29 @@ def test_dce_upload_and_maps_in_the_browser(
     assert "0.3000" in page.inner_text("table.rois tr:has(td:has-text('T1'))")
     page.screenshot(path=str(SHOTS / "mri-maps.png"), full_page=True)
     job = MrMapJob.objects.get()
+    # Every stored map has a loaded preview image (Ktrans first), and the imaging scan page leads here.
+    page.wait_for_function(
+        "Array.from(document.querySelectorAll('figure.map img')).every(i => i.complete && i.naturalWidth > 0)"
+    )
+    loaded = page.evaluate(
+        "Array.from(document.querySelectorAll('figure.map img')).filter(i => i.complete && i.naturalWidth > 0)"
+        ".map(i => i.alt)"
+    )
+    assert loaded == [f"{m.label} map" for m in job.maps.all()] and loaded[0] == "Ktrans (/min) map"
+    page.goto(f"/imaging/scans/{scan.pk}/")
+    page.click("#mri-page-link")
+    page.wait_for_url(f"**/mri/scans/{scan.pk}/")
+    page.wait_for_selector("figure.map img")
+    # The registry lesion T1 takes its MRI parameter set from a sphere on these maps (lesion page form).
+    t1 = lesion(radiologist, participant, "T1", "liver")
+    page.goto(f"/lesions/lesion/{t1.pk}/")
+    page.click("#mri-maps-roi")
+    page.select_option("select[name=job]", str(job.pk))
+    page.fill("input[name=sphere]", "16,-4,20,1")
+    page.click("form.form button[type=submit]")
+    page.wait_for_url(f"**/lesions/lesion/{t1.pk}/")
+    row = page.inner_text("#mri-parameters")
+    assert "Voxel-wise maps" in row and "1 / 0.012" in row and "0.3" in row
+    page.screenshot(path=str(SHOTS / "lesion-mri-parameters.png"), full_page=True)
     assert job.summary["ve"]["median"] == pytest.approx(0.3, rel=0.01)
     assert job.summary["ktrans_per_min"]["median"] == pytest.approx(float(np.median(ktrans)), rel=0.01)
