@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from django.apps import apps
 from lxml import etree
 
-from exports import sdtm, sdtm_files
+from exports import sdtm, sdtm_clinical, sdtm_files
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
 DEF_NS = "http://www.cdisc.org/ns/def/v2.1"
@@ -27,6 +27,7 @@ CLASSES = {
     "MI": "FINDINGS",
     "SUPPAE": "RELATIONSHIP",
     "SUPPEX": "RELATIONSHIP",
+    **sdtm_clinical.CLASSES,
 }
 STRUCTURES = {
     "DM": "One record per subject",
@@ -38,6 +39,7 @@ STRUCTURES = {
     "MI": "One record per IHC finding per specimen per scorer",
     "SUPPAE": "One record per supplemental qualifier per AE",
     "SUPPEX": "One record per supplemental qualifier per exposure record",
+    **sdtm_clinical.STRUCTURES,
 }
 METHODS = {
     "MT.SEQ": (
@@ -65,6 +67,40 @@ METHODS = {
         "Computed by the response engine from the target and "
         "non-target lesion measurements of the visit and the nadir.",
     ),
+    "MT.SPSEQ": (
+        "Algorithm to derive --SEQ of the casebook domains",
+        "Stable: (rank of the source record among the subject's records of the domain in creation order, voided "
+        "ones included - 1) x the number of rows a record may give + the row's slot; --SPID names the record.",
+    ),
+    "MT.DY": (
+        "Algorithm to derive --DY",
+        "Site-local date minus the site-local date of RFSTDTC (first tracer injection), plus 1 when on or after "
+        "it (no day 0).",
+    ),
+    "MT.EPOCH": (
+        "Algorithm to derive EPOCH",
+        "SCREENING before the first 89Zr-Df-crefmirlimab injection (RFSTDTC), TREATMENT from it on.",
+    ),
+    "MT.VISITNUM": (
+        "Algorithm to derive VISITNUM",
+        "Rank of the visit in the participant's schedule ordered by planned date, then entry order.",
+    ),
+    "MT.NRIND": (
+        "Algorithm to derive LBNRIND",
+        "LOW below the site laboratory's lower limit, HIGH above its upper limit, else NORMAL; empty without "
+        "a reference range.",
+    ),
+    "MT.CTCAE": (
+        "CTCAE v5.0 grading of laboratory values",
+        "Graded on entry by the system's lab grading engine from the value, unit, reference range and the "
+        "baseline (CTCAE v5.0 bands, milder grade on a band edge); 0 = within no graded band; empty for tests "
+        "CTCAE v5.0 does not grade by value.",
+    ),
+    "MT.PKACT": (
+        "Serum activity from gamma-counter counts",
+        "(gross - background counts) / counting time / counter efficiency x calibration factor / sample volume, "
+        "decay-corrected from the counting time to the injection with the 89Zr half-life (78.41 h); Bq/mL.",
+    ),
 }
 # Variables derived by the system (origin Derived, with their method); the rest follow Var.origin.
 DERIVED = {
@@ -75,7 +111,16 @@ DERIVED = {
     "RSORRES": "MT.RECIST",
     "RSSTRESC": "MT.RECIST",
     "TRSTRESN": "MT.SUV",
+    "EPOCH": "MT.EPOCH",
+    "VISITNUM": "MT.VISITNUM",
+    "LBNRIND": "MT.NRIND",
+    "LBTOX": "MT.CTCAE",
+    "LBTOXGR": "MT.CTCAE",
+    "PCORRES": "MT.PKACT",
+    "PCSTRESC": "MT.PKACT",
+    "PCSTRESN": "MT.PKACT",
 }
+SPID_DOMAINS = {ds.name for ds in sdtm_clinical.DATASETS}
 ASSIGNED_DICT = {"AEDECOD", "AELLT", "AELLTCD", "AEBODSYS"}
 TR_UNITS = {"LDIAM": ("mm", "Collected"), "LPERP": ("mm", "Collected")}
 
@@ -103,7 +148,9 @@ def _description(parent: etree._Element, text: str) -> None:
 def _origin(name: str, var: sdtm.Var) -> tuple[str, str, str | None]:
     """(def:Origin Type, Source, MethodOID) of a variable."""
     if name.endswith("SEQ") and var.type == "Num":
-        return "Derived", "Sponsor", "MT.SEQ"
+        return "Derived", "Sponsor", "MT.SPSEQ" if name[:2] in SPID_DOMAINS else "MT.SEQ"
+    if var.type == "Num" and name.endswith("DY"):
+        return "Derived", "Sponsor", "MT.DY"
     if name in DERIVED:
         return "Derived", "Sponsor", DERIVED[name]
     if name in ASSIGNED_DICT:

@@ -9,14 +9,14 @@ import math
 import re
 import struct
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
+from exports import sdtm_clinical
+from exports.sdtm_vars import NY, STUDYID, SUPP_VARS, Dataset, Var, dtc_var, ids
 from trial.csv_safety import safe_cell
 
-STUDYID = "CD8PET"
-NY = ("N", "Y")
 TOXGR = ("1", "2", "3", "4", "5")
 AEREL_TERMS = ("NOT RELATED", "UNLIKELY RELATED", "POSSIBLY RELATED", "PROBABLY RELATED", "RELATED")
 ACN = ("DOSE NOT CHANGED", "DRUG INTERRUPTED", "DRUG WITHDRAWN", "NOT APPLICABLE", "UNKNOWN")
@@ -36,40 +36,8 @@ class SdtmError(ValueError):
     """A dataset row breaks its definition (terms, lengths, types, dates)."""
 
 
-@dataclass(frozen=True)
-class Var:
-    name: str
-    label: str
-    type: str = "Char"  # Char | Num
-    length: int = 200
-    terms: tuple[str, ...] = ()
-    core: str = "Perm"  # Req | Exp | Perm
-    origin: str = "CRF"
-    iso8601: bool = False
-
-
-@dataclass(frozen=True)
-class Dataset:
-    name: str
-    label: str
-    keys: tuple[str, ...]
-    variables: tuple[Var, ...]
-
-    @property
-    def columns(self) -> list[str]:
-        return [v.name for v in self.variables]
-
-
-def _ids(domain: str) -> tuple[Var, ...]:
-    return (
-        Var("STUDYID", "Study Identifier", length=12, core="Req", origin="Assigned"),
-        Var("DOMAIN", "Domain Abbreviation", length=2, terms=(domain,), core="Req", origin="Assigned"),
-        Var("USUBJID", "Unique Subject Identifier", length=40, core="Req", origin="Derived"),
-    )
-
-
-def _dtc(name: str, label: str) -> Var:
-    return Var(name, label, length=20, iso8601=True, core="Exp")
+_ids = ids
+_dtc = dtc_var
 
 
 DM = Dataset(
@@ -122,18 +90,6 @@ AE = Dataset(
     ),
 )
 
-SUPP_VARS = (
-    Var("STUDYID", "Study Identifier", length=12, core="Req"),
-    Var("RDOMAIN", "Related Domain Abbreviation", length=2, core="Req"),
-    Var("USUBJID", "Unique Subject Identifier", length=40, core="Req"),
-    Var("IDVAR", "Identifying Variable", length=8, core="Exp"),
-    Var("IDVARVAL", "Identifying Variable Value", length=40, core="Exp"),
-    Var("QNAM", "Qualifier Variable Name", length=8, core="Req"),
-    Var("QLABEL", "Qualifier Variable Label", length=40, core="Req"),
-    Var("QVAL", "Data Value", core="Req"),
-    Var("QORIG", "Origin", length=20, core="Req"),
-    Var("QEVAL", "Evaluator", length=20, core="Exp"),
-)
 SUPPAE = Dataset(
     "SUPPAE", "Supplemental Qualifiers for AE", ("STUDYID", "USUBJID", "IDVAR", "IDVARVAL", "QNAM"), SUPP_VARS
 )
@@ -264,7 +220,9 @@ MI = Dataset(
     ),
 )
 
-DATASETS: dict[str, Dataset] = {d.name: d for d in (DM, AE, SUPPAE, EX, SUPPEX, TU, TR, RS, MI)}
+DATASETS: dict[str, Dataset] = {
+    d.name: d for d in (DM, AE, SUPPAE, EX, SUPPEX, TU, TR, RS, MI, *sdtm_clinical.DATASETS)
+}
 
 
 def dtc(value: Any) -> str:
@@ -291,7 +249,7 @@ def check_rows(dataset: Dataset, rows: Iterable[dict[str, Any]]) -> list[str]:
         for var in dataset.variables:
             errors.extend(_check_value(dataset.name, n, var, row[var.name]))
         key = tuple(row[k] for k in dataset.keys)
-        if key in keys_seen and dataset.name in ("DM", "AE", "EX", "TU", "TR", "RS", "MI"):
+        if key in keys_seen and not dataset.name.startswith("SUPP"):
             errors.append(f"{dataset.name} row {n}: duplicate key {key}")
         keys_seen.add(key)
     return errors
@@ -328,7 +286,7 @@ def validate_definitions() -> list[str]:
         for v in ds.variables:
             if len(v.name) > 8 or not re.fullmatch(r"[A-Z][A-Z0-9]*", v.name) or len(v.label) > 40:
                 errors.append(f"{ds.name}.{v.name}: name/label breaks SAS v5 limits")
-    for qnam, label in SUPPAE_QUALIFIERS.items():
+    for qnam, label in (SUPPAE_QUALIFIERS | sdtm_clinical.SUPPPC_QUALIFIERS).items():
         if len(qnam) > 8 or len(label) > 40:
             errors.append(f"SUPPAE {qnam}: too long")
     return errors
@@ -515,5 +473,6 @@ def define(datasets: Iterable[Dataset] | None = None) -> dict[str, Any]:
         "supplemental_qualifiers": {
             "SUPPAE": SUPPAE_QUALIFIERS,
             "SUPPEX": {"EXMASSMG": "Tracer mass dose (mg)"},
+            "SUPPPC": sdtm_clinical.SUPPPC_QUALIFIERS,
         },
     }

@@ -18,7 +18,7 @@ from django.apps import apps
 from django.db import connection
 from django.db.models.functions import Collate
 
-from exports import sdtm
+from exports import sdtm, sdtm_clinical_data
 from trial import access
 from trial.models import AntiPD1Dose, Consent, Participant, TracerDose
 
@@ -499,6 +499,7 @@ STREAMS: dict[str, Callable[[Any], Iterator[dict]]] = {
     "TR": iter_tr,
     "RS": iter_rs,
     "MI": iter_mi,
+    **sdtm_clinical_data.STREAMS,
 }
 
 

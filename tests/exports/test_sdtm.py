@@ -21,7 +21,16 @@ pytestmark = pytest.mark.django_db
 
 def test_definitions_respect_sas_v5_limits():
     assert sdtm.validate_definitions() == []
-    assert set(sdtm.DATASETS) == {"DM", "AE", "SUPPAE", "EX", "SUPPEX", "TU", "TR", "RS", "MI"}
+    assert set(sdtm.DATASETS) == {"DM", "AE", "SUPPAE", "EX", "SUPPEX", "TU", "TR", "RS", "MI"} | {
+        "CM",
+        "MH",
+        "VS",
+        "LB",
+        "PC",
+        "SUPPPC",
+        "IS",
+        "DS",
+    }
 
 
 @pytest.fixture
