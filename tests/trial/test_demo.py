@@ -23,6 +23,7 @@ def counts() -> dict[str, int]:
 def test_the_demo_trial_is_realistic_and_loading_it_twice_adds_nothing():
     out = StringIO()
     call_command("load_demo", stdout=out)
+    assert "Demo trial ready in" in out.getvalue()
     first = counts()
     assert first["sites"] == 3
     assert first["participants"] == 24
@@ -33,3 +34,19 @@ def test_the_demo_trial_is_realistic_and_loading_it_twice_adds_nothing():
     assert "coordinator_nl01" in out.getvalue() and "cd8pet-demo-2026" in out.getvalue()
     call_command("load_demo", stdout=StringIO())
     assert counts() == first
+
+
+def test_load_demo_keeps_the_sae_emails_it_sends_out_of_the_console(settings, capsys):
+    """`make demo` mails to the console: the demo's SAE reports are kept in memory and summarised instead."""
+    from django.core import mail
+
+    from trial.management.commands.load_demo import _quiet
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    before = len(getattr(mail, "outbox", []))
+    with _quiet():
+        mail.send_mail("[CD8-PET] Initial SAE report: NL01-001", "body", "edc@x", ["s@x"])
+    assert "MIME-Version" not in capsys.readouterr().out
+    assert [m.subject for m in mail.outbox[before:]] == ["[CD8-PET] Initial SAE report: NL01-001"]
+    mail.send_mail("after", "body", "edc@x", ["s@x"])  # the console backend is back afterwards
+    assert "MIME-Version" in capsys.readouterr().out

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import random
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+from django.core import mail
 from django.core.management.base import BaseCommand
+from django.test.utils import override_settings
 
 from trial.demo import DEMO_PASSWORD, build_trial
 from trial.reference_data import ensure_loaded
@@ -25,6 +30,19 @@ class Command(BaseCommand):
 
     def handle(self, *args, seed: int, skip: list[str], **options):
         started = time.monotonic()
+        before = len(getattr(mail, "outbox", []))
+        with _quiet():
+            self._build(seed, skip)
+        outbox = getattr(mail, "outbox", [])[before:]
+        if outbox:
+            subjects = sorted({m.subject.split(": ", 1)[-1] for m in outbox})
+            self.stdout.write(
+                f"SAE e-mails: {len(outbox)} sent by the demo (not printed): {'; '.join(subjects)}"
+            )
+        self.stdout.write(self.style.SUCCESS(f"Demo trial ready in {time.monotonic() - started:.1f} s."))
+        self._print_logins()
+
+    def _build(self, seed: int, skip: list[str]) -> None:
         ensure_loaded()
         rng = random.Random(seed)
         participants, users = build_trial(rng)
@@ -41,7 +59,8 @@ class Command(BaseCommand):
             app_started = time.monotonic()
             module.build_demo(participants, users, random.Random(f"{seed}-{app}"))
             self.stdout.write(f"{app}: demo data ready ({time.monotonic() - app_started:.1f} s)")
-        self.stdout.write(self.style.SUCCESS(f"Demo trial ready in {time.monotonic() - started:.1f} s."))
+
+    def _print_logins(self) -> None:
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for username, role in [
             ("coordinator_nl01", "site coordinator, NL01 (also _nl02, _be01)"),
@@ -55,3 +74,17 @@ class Command(BaseCommand):
             ("admin", "Django admin (configuration)"),
         ]:
             self.stdout.write(f"  {username:<20} {role}")
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """While the demo is built: e-mails kept in memory (the console backend would print every SAE report) and
+    the in-process task log at WARNING, so the command prints a short summary."""
+    task_log = logging.getLogger("celery.app.trace")
+    level = task_log.level
+    task_log.setLevel(logging.WARNING)
+    try:
+        with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
+            yield
+    finally:
+        task_log.setLevel(level)
