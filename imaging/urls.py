@@ -1,6 +1,6 @@
 from django.urls import path
 
-from imaging import views
+from imaging import viewer_views, views
 
 app_name = "imaging"
 
@@ -9,6 +9,13 @@ urlpatterns = [
     path("scans/<int:scan_pk>/", views.scan_detail, name="scan_detail"),
     path("scans/<int:scan_pk>/state/", views.scan_state, name="scan_state"),
     path("scans/<int:scan_pk>/mip.png", views.scan_mip, name="scan_mip"),
+    path("scans/<int:scan_pk>/viewer/suv.nii.gz", viewer_views.scan_viewer_suv, name="scan_viewer_suv"),
+    path(
+        "scans/<int:scan_pk>/viewer/vois.nii.gz",
+        viewer_views.scan_viewer_voi_labels,
+        name="scan_viewer_voi_labels",
+    ),
+    path("scans/<int:scan_pk>/viewer/vois.json", viewer_views.scan_viewer_vois, name="scan_viewer_vois"),
     path("scans/<int:scan_pk>/upload/", views.scan_upload, name="scan_upload"),
     path("scans/<int:scan_pk>/acquired/", views.scan_mark_acquired, name="scan_mark_acquired"),
     path(

@@ -50,6 +50,12 @@ def _compute(series: PetSeries, params: dict[str, Any]) -> SuvResult:
     )
 
 
+def suv_volume(series: PetSeries, result: SuvResult) -> np.ndarray:
+    """SUVbw volume (z, y, x): each slice's stored values times its slice factor (the worker's and viewer's)."""
+    factors = np.asarray(result.slice_factors, dtype=np.float32)
+    return series.volume * factors[:, None, None]
+
+
 def geometry_json(geometry: Geometry) -> dict[str, Any]:
     return {
         "origin": [float(v) for v in geometry.origin],

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from imaging import pet_adapters
 from imaging.models import Scan, ScanStatus, SeriesUpload, UploadState
-from imaging.services.common import _compute, _sha256
+from imaging.services.common import _compute, _sha256, suv_volume
 from imaging.services.recovery import pause_for_tests
 from imaging.services.vois import _store_voi_result
 from quant.errors import SeriesError
@@ -104,8 +104,7 @@ def series_process(upload_id: int) -> dict[str, Any]:
     except (SeriesError, SuvError) as exc:
         return _fail(upload_id, str(exc))
     _set_progress(upload_id, progress=30, state_message="SUV volume computed; rendering the MIP")
-    factors = np.asarray(result.slice_factors, dtype=np.float32)
-    suv = series.volume * factors[:, None, None]
+    suv = suv_volume(series, result)
     mip_name, window = _save_mip(upload, suv, series.geometry.spacing)
     _set_progress(upload_id, progress=45, state_message="Computing VOI metrics")
     pause_for_tests()  # PET_PROCESSING_TEST_DELAY_SECONDS: a worker-kill test stops the run here

@@ -1,0 +1,164 @@
+"""Reads behind the in-browser viewer of a PET scan: the SUV volume and the VOI label map as NIfTI, the VOI list.
+
+The SUV volume is recomputed from the stored, de-identified and checksummed series exactly as the worker does
+(`imaging.services.common.suv_volume`), then cached beside the series under a key of its inputs (instance
+checksums, SUV parameters, engine version), so a re-processed upload never serves a stale volume.
+
+NIfTI is RAS+: our grids map voxel (x, y, z) to DICOM patient LPS mm, so the NIfTI affine is
+``diag(-1, -1, 1, 1) @ affine_lps`` and the data array is ``volume[z, y, x]`` transposed to ``[x, y, z]``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import nibabel as nib
+import numpy as np
+from django.core.files.storage import default_storage
+from django.http import Http404
+
+from imaging.models import Scan, SeriesUpload, UploadState, Voi, VoiSource
+from imaging.services.common import _compute, _sha256, geometry_from_json, suv_volume
+from imaging.services.processing import ENGINE_VERSION
+from imaging.services.vois import voi_mask
+from quant.dicom.geometry import Geometry
+from quant.errors import QuantError
+from quant.pet.series import read_pet_series
+
+LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
+NIFTI_INTENT_LABEL = 1002
+
+
+def viewable_upload(scan: Scan) -> SeriesUpload:
+    """The scan's newest live upload once processed (what the scan page shows); 404 otherwise."""
+    upload = scan.uploads.filter(voided=False).order_by("-created_at", "-id").first()
+    if upload is None or upload.state != UploadState.DONE:
+        raise Http404("No processed PET series for this scan.")
+    return upload
+
+
+def nifti_bytes(
+    volume_zyx: np.ndarray, affine_lps: np.ndarray, *, intent: int = 0, description: str = ""
+) -> bytes:
+    """Gzipped NIfTI-1 of a (z, y, x) volume on a grid whose affine maps (x, y, z) to LPS mm."""
+    data = np.ascontiguousarray(np.transpose(volume_zyx, (2, 1, 0)))
+    affine = LPS_TO_RAS @ np.asarray(affine_lps, dtype=float)
+    image = nib.Nifti1Image(data, affine)
+    image.header.set_xyzt_units(xyz="mm")
+    image.set_sform(affine, code=1)  # scanner-anatomical
+    image.set_qform(affine, code=1)
+    if intent:
+        image.header.set_intent(intent)
+    image.header["descrip"] = description.encode()[:79]
+    return gzip.compress(image.to_bytes(), compresslevel=5, mtime=0)
+
+
+def _cache_key(upload: SeriesUpload, checksums: list[str]) -> str:
+    blob = json.dumps([ENGINE_VERSION, checksums, upload.suv_parameters], sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+def _cached(name: str, build) -> bytes:
+    path = Path(default_storage.path(name))
+    if path.exists():
+        return path.read_bytes()
+    payload = build()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(payload)
+    os.replace(tmp, path)  # atomic: a concurrent reader sees the whole file or none
+    return payload
+
+
+def upload_suv(upload: SeriesUpload) -> tuple[np.ndarray, Geometry]:
+    """SUVbw volume (z, y, x) of the stored series, computed as the worker computes it; 404 if it cannot be."""
+    instances = list(upload.instances.order_by("z_index"))
+    paths = [default_storage.path(i.path) for i in instances]
+    for inst, path in zip(instances, paths, strict=True):
+        if not Path(path).exists() or _sha256(Path(path)) != inst.sha256:
+            raise Http404("A stored file does not match its checksum.")
+    try:
+        series = read_pet_series(paths)
+        result = _compute(series, upload.suv_parameters)
+    except QuantError as exc:
+        raise Http404(f"The stored series cannot be read: {exc}") from exc
+    return suv_volume(series, result), series.geometry
+
+
+def suv_nifti(upload: SeriesUpload) -> bytes:
+    checksums = list(upload.instances.order_by("z_index").values_list("sha256", flat=True))
+    name = f"{upload.storage_dir}/viewer/suv-{_cache_key(upload, checksums)}.nii.gz"
+
+    def build() -> bytes:
+        suv, geometry = upload_suv(upload)
+        return nifti_bytes(suv.astype(np.float32), geometry.affine, description="SUVbw (g/mL)")
+
+    return _cached(name, build)
+
+
+def live_vois(upload: SeriesUpload) -> list[Voi]:
+    return list(upload.vois.filter(voided=False).order_by("id"))
+
+
+def voi_labels_nifti(upload: SeriesUpload) -> bytes:
+    """uint16 label map on the PET grid: label k is the k-th VOI of `voi_list` (a later VOI wins an overlap)."""
+    geometry = geometry_from_json(upload.geometry)
+    labels = np.zeros(tuple(geometry.shape), dtype=np.uint16)
+    for k, voi in enumerate(live_vois(upload), start=1):
+        try:
+            mask = voi_mask(voi, geometry).full(geometry.shape)
+        except (QuantError, OSError):
+            continue  # a mask that cannot be rebuilt is listed (no voxels) but not drawn
+        labels[mask] = k
+    return nifti_bytes(labels, geometry.affine, intent=NIFTI_INTENT_LABEL, description="VOI labels")
+
+
+def _mask_extent(voi: Voi, geometry: Geometry) -> dict[str, Any]:
+    """Centre and half extent (LPS mm, padded by half a voxel) of a mask VOI; nothing if it has no voxels."""
+    try:
+        zyx = np.argwhere(voi_mask(voi, geometry).full(geometry.shape))
+    except (QuantError, OSError):
+        return {}
+    if not len(zyx):
+        return {}
+    points = geometry.index_to_patient(zyx[:, ::-1].astype(float))
+    low, high = points.min(axis=0), points.max(axis=0)
+    half = (high - low) / 2 + np.array(geometry.spacing) / 2
+    return {"centre_mm": [float(v) for v in points.mean(axis=0)], "half_extent_mm": [float(v) for v in half]}
+
+
+def voi_list(upload: SeriesUpload) -> list[dict[str, Any]]:
+    """Each live VOI with its label value, centre (LPS mm) and radius for spheres, and its stored metrics."""
+    geometry = geometry_from_json(upload.geometry)
+    rows = []
+    for k, voi in enumerate(live_vois(upload), start=1):
+        row: dict[str, Any] = {
+            "label": k,
+            "id": voi.pk,
+            "name": voi.name,
+            "kind": voi.kind,
+            "source": voi.source,
+            "voxels": voi.voxel_count,
+            "centre_mm": None,
+            "radius_mm": None,
+            "half_extent_mm": None,
+        }
+        if voi.source == VoiSource.SPHERE:
+            row["centre_mm"] = [float(v) for v in voi.parameters["centre_mm"]]
+            row["radius_mm"] = float(voi.parameters["radius_mm"])
+            row["half_extent_mm"] = [row["radius_mm"]] * 3
+        else:
+            row.update(_mask_extent(voi, geometry))
+        result = getattr(voi, "result", None)  # a missing result raises an AttributeError subclass
+        row["metrics"] = (
+            {"suv_max": result.suv_max, "suv_mean": result.suv_mean, "suv_peak": result.suv_peak}
+            if result is not None
+            else None
+        )
+        rows.append(row)
+    return rows

@@ -1,0 +1,45 @@
+"""The scan page's viewer data: SUV volume and VOI label map as NIfTI, the VOI list as JSON (site-scoped reads)."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
+
+from imaging import selectors, viewer
+
+
+def _nifti(payload: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(payload, content_type="application/gzip")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
+def scan_viewer_suv(request: HttpRequest, scan_pk: int) -> HttpResponse:
+    """The processed scan's SUVbw volume (float32 NIfTI-1, RAS+ affine, gzipped)."""
+    scan = selectors.scan_get(user=request.user, pk=scan_pk)
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "HEAD"])
+    return _nifti(viewer.suv_nifti(viewer.viewable_upload(scan)), f"scan-{scan.pk}-suv.nii.gz")
+
+
+def scan_viewer_voi_labels(request: HttpRequest, scan_pk: int) -> HttpResponse:
+    """Every live VOI as one label map on the PET grid (label k = the k-th entry of the VOI list)."""
+    scan = selectors.scan_get(user=request.user, pk=scan_pk)
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "HEAD"])
+    return _nifti(viewer.voi_labels_nifti(viewer.viewable_upload(scan)), f"scan-{scan.pk}-vois.nii.gz")
+
+
+def scan_viewer_vois(request: HttpRequest, scan_pk: int) -> HttpResponse:
+    """The VOI list (labels, names, centres in LPS mm, sphere radii, metrics) and the display window."""
+    scan = selectors.scan_get(user=request.user, pk=scan_pk)
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "HEAD"])
+    upload = viewer.viewable_upload(scan)
+    return JsonResponse(
+        {
+            "vois": viewer.voi_list(upload),
+            "window": upload.mip_window,
+            "suv_max": upload.suv_summary.get("suv_max"),
+            "ct": None,  # no CT is linked to PET scans in the data model yet: PET alone
+        }
+    )
