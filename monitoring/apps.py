@@ -20,3 +20,5 @@ class MonitoringConfig(AppConfig):
         register_sdv_resource()
         if hooks.participant_section not in trial_views.PARTICIPANT_SECTIONS:
             trial_views.PARTICIPANT_SECTIONS.append(hooks.participant_section)
+        if hooks.missing_forms_section not in trial_views.PARTICIPANT_SECTIONS:
+            trial_views.PARTICIPANT_SECTIONS.append(hooks.missing_forms_section)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from monitoring import selectors
+from monitoring import expected_forms, selectors
 from monitoring.services.common import has_role_at, is_data_manager
 from monitoring.services.signoff import active_signature
 from trial import access
@@ -34,5 +34,17 @@ def participant_section(request: Any, participant: Any) -> list[dict[str, Any]]:
                 "can_verify": has_role_at(user, Role.MONITOR, participant.site_id),
                 "can_lock": is_data_manager(user) or has_role_at(user, Role.MONITOR, participant.site_id),
             },
+        }
+    ]
+
+
+def missing_forms_section(request: Any, participant: Any) -> list[dict[str, Any]]:
+    """PARTICIPANT_SECTIONS entry: the forms this participant's opened visits still expect."""
+    rows = expected_forms.missing_forms(request.user, participant_id=participant.pk)
+    return [
+        {
+            "title": "Missing forms",
+            "template": "monitoring/_missing_forms_section.html",
+            "context": {"rows": rows, "overdue": sum(r.overdue for r in rows)},
         }
     ]

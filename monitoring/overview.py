@@ -1,4 +1,5 @@
-"""The data manager's overview: open queries by age and site, SDV progress, overdue visits, locked casebooks
+"""The data manager's overview: open queries by age and site, SDV progress, overdue visits, missing and
+overdue forms per the protocol calendar, locked casebooks
 and the worker recomputes that a freeze or lock refused.
 
 A constant number of SQL queries, whatever the number of sites and participants (tests check the count).
@@ -12,7 +13,7 @@ from typing import Any
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from monitoring import selectors
+from monitoring import expected_forms, selectors
 from monitoring.models import LockScope
 
 
@@ -50,6 +51,7 @@ def overview(user: Any) -> dict[str, Any]:
     for v in overdue:
         by_site[v.participant.site.code] = by_site.get(v.participant.site.code, 0) + 1
     live_locks = list(selectors.lock_list(user=user, live_only=True))
+    missing = expected_forms.missing_forms(user)
     return {
         "queries": open_queries_by_site_and_age(user),
         "sdv_sites": selectors.site_progress(user),
@@ -57,6 +59,9 @@ def overview(user: Any) -> dict[str, Any]:
         "overdue_total": len(overdue),
         "overdue_by_site": sorted(by_site.items()),
         "due": selectors.due_visits(user)[:100],
+        "missing_forms_total": len(missing),
+        "overdue_forms_total": sum(r.overdue for r in missing),
+        "missing_forms_by_site": expected_forms.counts_by_site(missing),
         "casebook_locks": [lock for lock in live_locks if lock.scope == LockScope.PARTICIPANT],
         "other_locks": [lock for lock in live_locks if lock.scope != LockScope.PARTICIPANT],
         "refused_writes": list(selectors.refused_writes(user=user)[:50]),

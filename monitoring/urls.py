@@ -14,5 +14,6 @@ urlpatterns = [
     path("participants/<int:participant_pk>/sign/", views.casebook_sign, name="casebook_sign"),
     path("sdv/", views.sdv_worklist, name="sdv_worklist"),
     path("signatures/", views.investigator_queue, name="investigator_queue"),
+    path("missing-forms/", views.missing_forms, name="missing_forms"),
     path("overview/", views.data_manager_overview, name="overview"),
 ]

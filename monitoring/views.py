@@ -9,13 +9,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
-from monitoring import overview, selectors, services
+from monitoring import expected_forms, overview, selectors, services
 from monitoring.forms import CasebookSignForm, LockForm, ReleaseForm
 from monitoring.services.common import has_role_at, is_data_manager, record_for
 from monitoring.services.signoff import active_signature, casebook_records
 from trial import access
 from trial.audit import AuditContext
 from trial.models import Role
+from trial.pagination import paginate
 from trial.selectors import participant_get
 from trial.web import add_validation_errors, form_status
 
@@ -206,3 +207,28 @@ def data_manager_overview(request: HttpRequest) -> HttpResponse:
     if not (is_data_manager(request.user) or Role.MONITOR in access.all_roles(request.user)):
         raise PermissionDenied("The data management overview is for data managers and monitors.")
     return render(request, "monitoring/overview.html", overview.overview(request.user))
+
+
+@require_safe
+def missing_forms(request: HttpRequest) -> HttpResponse:
+    """Forms the protocol calendar expects and nobody recorded, for visits whose window opened (user's sites)."""
+    sites = list(access.sites_visible_to(request.user).order_by("code").values_list("code", flat=True))
+    choices = expected_forms.form_choices()
+    site = request.GET.get("site", "")
+    form = request.GET.get("form", "")
+    site = site if site in sites else ""
+    form = form if form in dict(choices) else ""
+    rows = expected_forms.missing_forms(request.user, site_code=site, form=form)
+    return render(
+        request,
+        "monitoring/missing_forms.html",
+        {
+            "pager": paginate(request, rows, count=len(rows), noun="missing forms"),
+            "by_site": expected_forms.counts_by_site(rows),
+            "sites": sites,
+            "forms": choices,
+            "site": site,
+            "form": form,
+            "overdue_total": sum(r.overdue for r in rows),
+        },
+    )

@@ -211,6 +211,11 @@ class VisitDefinition(models.Model):
     repeat_count = models.PositiveIntegerField(default=1)
     is_study_procedure = models.BooleanField(default=False)
     order = models.PositiveSmallIntegerField(default=0)
+    expected_forms = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Casebook forms the visit expects once its window opens (form keys, optionally form:qualifier).",
+    )
 
     class Meta:
         ordering = ["protocol_version", "order"]

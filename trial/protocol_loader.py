@@ -32,11 +32,15 @@ def load_protocol(apps_or_none=None, version: str = "1.0") -> None:
             code=c["code"],
             defaults={"kind": c["kind"], "text": c["text"], "order": order},
         )
+    # the expected forms came later (migration 0012): an earlier migration's model has no such field
+    has_forms = any(f.name == "expected_forms" for f in VisitDefinition._meta.get_fields())
     for order, v in enumerate(data["visits"]):
+        forms = {"expected_forms": list(v.get("forms", []))} if has_forms else {}
         VisitDefinition.objects.update_or_create(
             protocol_version=pv,
             code=v["code"],
             defaults={
+                **forms,
                 "name": v["name"],
                 "kind": v["kind"],
                 "anchor": v["anchor"],
