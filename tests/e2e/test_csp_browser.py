@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests import factories
+
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
@@ -38,4 +40,28 @@ def test_the_new_biopsy_picker_works_from_its_static_script(
     page.select_option("#new-biopsy-participant", str(participant.pk))
     page.click("#new-biopsy-form button")
     page.wait_for_url(f"**/pathology/participants/{participant.pk}/biopsies/new/")
+    assert csp_violations == []
+
+
+def test_the_ae_term_search_works_by_keyboard_under_the_csp(
+    page, login, csp_violations, coordinator, site_nl
+):
+    """Enter in the search box never submits; arrows move through the results; choosing moves on to the grades."""
+    participant = factories.enrol(coordinator, site_nl)
+    factories.record_tracer_dose(coordinator, participant)
+    login(coordinator)
+    page.goto(f"/safety/participants/{participant.pk}/aes/new/")
+    page.locator("#term-search").press_sequentially("febr", delay=60)
+    page.locator("#term-results button.term-option").first.wait_for()
+    page.keyboard.press("ArrowDown")
+    first = page.evaluate("document.activeElement.dataset.termId")
+    assert first == page.locator("#term-results button.term-option").first.get_attribute("data-term-id")
+    page.keyboard.press("ArrowUp")
+    assert page.evaluate("document.activeElement.id") == "term-search"
+    page.keyboard.press("Enter")  # from the box: to the first result, no submit
+    assert page.evaluate("document.activeElement.dataset.termId") == first
+    assert page.locator(".errorbox, .error").count() == 0
+    page.keyboard.press("Enter")  # choose it
+    page.wait_for_selector("#grade-options")
+    page.wait_for_function("document.activeElement && document.activeElement.name === 'grade'")
     assert csp_violations == []
