@@ -293,7 +293,9 @@ class _Transactions:
     def _users(self, forms: tuple[Form, ...]) -> dict[str, str]:
         users = {"U.SYSTEM": "system"}
         for form in forms:
-            for name, display in self.entries(form).values_list("user__username", "user_display").distinct():
+            # order_by() first: DISTINCT over the entries' cursor ordering would return every entry (1M rows)
+            rows = self.entries(form).order_by().values_list("user__username", "user_display").distinct()
+            for name, display in rows:
                 if name:
                     users[f"U.{name}"] = display or name
         return users
