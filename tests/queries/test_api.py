@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 
 from queries.models import Query
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("feed_reads_this_transaction")]
 PROBLEM = "application/problem+json"
 
 
