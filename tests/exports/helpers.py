@@ -1,9 +1,11 @@
-"""Helpers for export tests: token clients, feed pulls."""
+"""Helpers for export tests: token clients, feed pulls, offline XML schemas."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from lxml import etree
 from rest_framework.test import APIClient
 
 from exports import services
@@ -36,3 +38,17 @@ def pull_all(
         cursor = body["next_cursor"]
         if not body["has_more"]:
             return items, cursor
+
+
+class _NoNetwork(etree.Resolver):
+    def resolve(self, url, pubid, context):
+        if url.startswith(("http:", "https:", "ftp:")):
+            raise ValueError(f"schema tried to fetch {url}")
+        return None
+
+
+def offline_schema(path: Path) -> etree.XMLSchema:
+    """An XSD loaded with its includes from disk only: any attempt to fetch over the network fails."""
+    parser = etree.XMLParser(no_network=True)
+    parser.resolvers.add(_NoNetwork())
+    return etree.XMLSchema(etree.parse(str(path), parser))

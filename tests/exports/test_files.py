@@ -22,24 +22,12 @@ from exports import services
 from tests import factories
 from tests.exports import odm_replay
 from tests.exports.demo_data import demo_trial
+from tests.exports.helpers import offline_schema
 
 pytestmark = pytest.mark.django_db
 
 CDISC = Path(__file__).resolve().parents[1] / "data" / "cdisc"
 ODM = "{http://www.cdisc.org/ns/odm/v1.3}"
-
-
-class _NoNetwork(etree.Resolver):
-    def resolve(self, url, pubid, context):
-        if url.startswith(("http:", "https:", "ftp:")):
-            raise ValueError(f"schema tried to fetch {url}")
-        return None
-
-
-def _schema(path: Path) -> etree.XMLSchema:
-    parser = etree.XMLParser(no_network=True)
-    parser.resolvers.add(_NoNetwork())
-    return etree.XMLSchema(etree.parse(str(path), parser))
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +45,7 @@ def demo(django_db_setup, django_db_blocker):
 
 @pytest.fixture(scope="module")
 def odm_xsd():
-    return _schema(CDISC / "odm-1.3.2" / "ODM1-3-2.xsd")
+    return offline_schema(CDISC / "odm-1.3.2" / "ODM1-3-2.xsd")
 
 
 def _client(username: str, scheme: str = "Bearer") -> APIClient:
@@ -221,7 +209,7 @@ def test_sponsor_token_fetches_every_sdtm_file_and_define_xml(demo, tmp_path):
         counts[domain] = data["records"]
     assert counts["DM"] == 4 and counts["AE"] > 0 and counts["TR"] > 0 and counts["MI"] > 0
     define = _body(sponsor.get(listing["define"]))
-    root = _valid(_schema(CDISC / "define-2.1" / "define" / "2.1" / "define2-1-0.xsd"), define)
+    root = _valid(offline_schema(CDISC / "define-2.1" / "define" / "2.1" / "define2-1-0.xsd"), define)
     xlink = "{http://www.w3.org/1999/xlink}href"
     def_ns = "{http://www.cdisc.org/ns/def/v2.1}"
     hrefs = {leaf.get(xlink) for leaf in root.iter(f"{def_ns}leaf")}

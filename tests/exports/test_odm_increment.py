@@ -14,7 +14,7 @@ from lxml import etree
 from tests import factories
 from tests.exports import odm_replay
 from tests.exports.builders import make_ae
-from tests.exports.helpers import issue, token_client
+from tests.exports.helpers import issue, offline_schema, token_client
 from trial import services
 from trial.audit import audited_update
 
@@ -33,7 +33,7 @@ def _odm(client, **params: str) -> tuple[bytes, str]:
 def test_a_cleared_value_and_a_void_come_as_update_and_remove_and_replay_to_the_later_snapshot(
     coordinator, data_manager, sponsor, site_nl
 ):
-    schema = etree.XMLSchema(etree.parse(str(XSD), etree.XMLParser(no_network=True)))
+    schema = offline_schema(XSD)
     participant = factories.enrol(coordinator, site_nl)
     factories.record_tracer_dose(coordinator, participant)
     ae = make_ae(coordinator, participant, "Fatigue")

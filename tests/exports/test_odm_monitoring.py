@@ -18,6 +18,7 @@ from monitoring import services as monitoring_services
 from queries import services as query_services
 from tests import factories
 from tests.exports import odm_replay
+from tests.exports.helpers import offline_schema
 from tests.factories import PASSWORD
 from tests.safety.conftest import base_values
 
@@ -30,26 +31,13 @@ ODM = "{http://www.cdisc.org/ns/odm/v1.3}"
 CD8 = f"{{{VENDOR_NS}}}"
 
 
-class _NoNetwork(etree.Resolver):
-    def resolve(self, url, pubid, context):
-        if url.startswith(("http:", "https:", "ftp:")):
-            raise ValueError(f"schema tried to fetch {url}")
-        return None
-
-
-def _schema(path: Path) -> etree.XMLSchema:
-    parser = etree.XMLParser(no_network=True)
-    parser.resolvers.add(_NoNetwork())
-    return etree.XMLSchema(etree.parse(str(path), parser))
-
-
 @pytest.fixture(scope="module")
 def schemas(tmp_path_factory) -> tuple[etree.XMLSchema, etree.XMLSchema]:
     """(official ODM 1.3.2, official + cd8 extension placed next to the unchanged official files)."""
     folder = tmp_path_factory.mktemp("odm")
     for source in [*OFFICIAL.glob("*.xsd"), *EXTENSION.glob("*.xsd")]:
         shutil.copy(source, folder / source.name)
-    return _schema(OFFICIAL / "ODM1-3-2.xsd"), _schema(folder / "cd8-odm-extension.xsd")
+    return offline_schema(OFFICIAL / "ODM1-3-2.xsd"), offline_schema(folder / "cd8-odm-extension.xsd")
 
 
 def _errors(schema: etree.XMLSchema, root: etree._Element) -> list[str]:

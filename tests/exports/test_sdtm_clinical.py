@@ -34,7 +34,7 @@ from casebook.models import (
 )
 from exports import define_xml, sdtm, sdtm_clinical, sdtm_clinical_data, sdtm_data, sdtm_files
 from tests import factories
-from tests.exports.helpers import issue, token_client
+from tests.exports.helpers import issue, offline_schema, token_client
 
 pytestmark = pytest.mark.django_db
 
@@ -369,10 +369,7 @@ def test_files_define_xml_and_the_dataset_list_carry_the_new_domains(
     cols = [c["name"] for c in pc_json["columns"]]
     assert pc_json["rows"][0][cols.index("PCSTRESN")] == 8000.0
 
-    parser = etree.XMLParser(no_network=True)
-    xsd = etree.XMLSchema(
-        etree.parse(str(CDISC / "define-2.1" / "define" / "2.1" / "define2-1-0.xsd"), parser)
-    )
+    xsd = offline_schema(CDISC / "define-2.1" / "define" / "2.1" / "define2-1-0.xsd")
     root = etree.fromstring(b"".join(define_xml.chunks(created)))
     assert xsd.validate(root), [str(e) for e in list(xsd.error_log)[:5]]
     odm, def_ns = "{http://www.cdisc.org/ns/odm/v1.3}", "{http://www.cdisc.org/ns/def/v2.1}"
