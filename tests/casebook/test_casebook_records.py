@@ -7,48 +7,15 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.utils import timezone
 
 from casebook import selectors, services
 from casebook.models import BodyMeasurement, Disposition, LabResult, Medication, PkSample, VitalSigns
 from tests import factories
+from tests.casebook.builders import TODAY, lab, med
 from trial.audit import history_for
 from trial.versioning import VersionConflict
 
 pytestmark = pytest.mark.django_db
-TODAY = timezone.localdate()
-
-
-def med(**over):
-    return {
-        "category": "concomitant",
-        "name": "Prednisolone",
-        "indication": "Arthritis",
-        "dose": Decimal("5"),
-        "dose_unit": "mg",
-        "route": "oral",
-        "frequency": "once daily",
-        "start_date": TODAY - dt.timedelta(days=40),
-        "end_date": None,
-        "ongoing": True,
-        "is_systemic_steroid": True,
-        "whodrug_code": "",
-        "atc_code": "h02ab06",
-    } | over
-
-
-def lab(**over):
-    return {
-        "visit": None,
-        "panel": "haematology",
-        "collected_on": TODAY - dt.timedelta(days=3),
-        "test_code": "NEUT",
-        "value": Decimal("0.9"),
-        "unit": "10^9/L",
-        "lln": Decimal("1.8"),
-        "uln": Decimal("7.5"),
-        "is_baseline": False,
-    } | over
 
 
 def _a_medication_is_audited_versioned_edited_with_a_reason_voided_and_restored(coordinator, participant):

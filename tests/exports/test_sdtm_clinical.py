@@ -34,6 +34,7 @@ from casebook.models import (
 )
 from exports import define_xml, sdtm, sdtm_clinical, sdtm_clinical_data, sdtm_data, sdtm_files
 from tests import factories
+from tests.casebook.builders import lab, med
 from tests.exports.helpers import issue, offline_schema, token_client
 
 pytestmark = pytest.mark.django_db
@@ -51,35 +52,7 @@ def _create(user, participant, model, **data):
 
 
 def _med(name: str, **over):
-    return {
-        "category": "concomitant",
-        "name": name,
-        "indication": "Arthritis",
-        "dose": Decimal("5"),
-        "dose_unit": "mg",
-        "route": "oral",
-        "frequency": "once daily",
-        "start_date": TODAY - dt.timedelta(days=40),
-        "end_date": None,
-        "ongoing": True,
-        "is_systemic_steroid": True,
-        "whodrug_code": "",
-        "atc_code": "H02AB06",
-    } | over
-
-
-def _lab(**over):
-    return {
-        "visit": None,
-        "panel": "haematology",
-        "collected_on": TODAY - dt.timedelta(days=3),
-        "test_code": "NEUT",
-        "value": Decimal("0.9"),
-        "unit": "10^9/L",
-        "lln": Decimal("1.8"),
-        "uln": Decimal("7.5"),
-        "is_baseline": False,
-    } | over
+    return med(**{"name": name, "atc_code": "H02AB06", **over})
 
 
 @pytest.fixture
@@ -145,18 +118,18 @@ def casebook(coordinator, participant):
         weight_kg=Decimal("70.5"),
         height_cm=None,
     )
-    neut = _create(coordinator, participant, LabResult, **_lab())
+    neut = _create(coordinator, participant, LabResult, **lab())
     _create(
         coordinator,
         participant,
         LabResult,
-        **_lab(test_code="PLAT", value=Decimal("250"), lln=Decimal("150"), uln=Decimal("400")),
+        **lab(test_code="PLAT", value=Decimal("250"), lln=Decimal("150"), uln=Decimal("400")),
     )
     _create(
         coordinator,
         participant,
         LabResult,
-        **_lab(
+        **lab(
             panel="thyroid", test_code="FT4", value=Decimal("9.5"), unit="pmol/L", lln=Decimal("11"), uln=None
         ),
     )
