@@ -8,6 +8,9 @@ class MriConfig(AppConfig):
 
     def ready(self) -> None:
         from mri import hooks
+        from trial import services as trial_services
         from trial import views as trial_views
 
         trial_views.PARTICIPANT_SECTIONS.append(hooks.participant_section)
+        trial_views.VOIDABLE_MODELS.add("mri.mrroi")
+        trial_services.VOID_HOOKS["mri.mrroi"] = hooks.on_roi_void

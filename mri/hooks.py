@@ -36,3 +36,26 @@ def participant_section(request: Any, participant: Any) -> list[dict[str, Any]]:
             "context": {"rows": rows},
         }
     ]
+
+
+CASCADE_PREFIX = "its MRI ROI was voided"
+
+
+def on_roi_void(*, ctx: Any, instance: Any) -> None:
+    """Voiding a map ROI voids the lesion parameter sets summarised from it; restoring it restores those
+    (and only those) the cascade voided, so a parameter set never outlives the region its values came from."""
+    from lesions.models import MriParameterSet
+    from trial.audit import audited_restore, audited_void
+
+    if instance.voided:
+        for parameter_set in MriParameterSet.objects.filter(mr_roi=instance, voided=False):
+            audited_void(
+                parameter_set,
+                ctx=ctx,
+                reason=f"{CASCADE_PREFIX} (ROI #{instance.pk}: {instance.void_reason})",
+            )
+        return
+    for parameter_set in MriParameterSet.objects.filter(
+        mr_roi=instance, voided=True, void_reason__startswith=CASCADE_PREFIX
+    ):
+        audited_restore(parameter_set, ctx=ctx, reason=f"its MRI ROI #{instance.pk} was restored")

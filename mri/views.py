@@ -37,6 +37,7 @@ def _context(request: HttpRequest, scan, **extra) -> dict:
         "jobs": jobs,
         "polling": any(j.state in (JobState.QUEUED, JobState.RUNNING) for j in jobs),
         "can_edit": access.can(request.user, services.CAPABILITY, scan.participant.site_id),
+        "can_void": access.can(request.user, access.void_capability("mri"), scan.participant.site_id),
         "upload_form": extra.pop("upload_form", None) or MrUploadForm(),
         "job_form": extra.pop("job_form", None) or MapJobForm(uploads=uploads),
         "limits": Limits.from_settings(),
@@ -62,7 +63,8 @@ def jobs_fragment(request: HttpRequest, scan_pk: int) -> HttpResponse:
 def job_fragment(request: HttpRequest, job_pk: int) -> HttpResponse:
     """One job's article, polled by htmx while the job is queued or running."""
     job = selectors.job_get(user=request.user, pk=job_pk)
-    return render(request, "mri/_job.html", {"job": job, "scan": job.scan})
+    can_void = access.can(request.user, access.void_capability("mri"), job.participant.site_id)
+    return render(request, "mri/_job.html", {"job": job, "scan": job.scan, "can_void": can_void})
 
 
 @csrf_exempt

@@ -34,7 +34,12 @@ WRITE_CAPABILITIES: dict[str, frozenset[str]] = {
 }
 
 
-VOID_CAPABILITY_BY_APP = {"imaging": "void_imaging", "lesions": "void_lesions", "pathology": "void_pathology"}
+VOID_CAPABILITY_BY_APP = {
+    "imaging": "void_imaging",
+    "mri": "void_imaging",
+    "lesions": "void_lesions",
+    "pathology": "void_pathology",
+}
 
 
 def void_capability(app_label: str) -> str:

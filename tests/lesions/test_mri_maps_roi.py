@@ -21,6 +21,7 @@ from mri import services as mri_services
 from mri.models import JobState, MrMapJob, MrRoi
 from quant.mri import phantom_dicom as ph
 from quant.pet.phantom import write_rtstruct
+from tests.exports.helpers import issue, token_client
 from tests.factories import ctx_for
 from tests.lesions.helpers import lesion
 from trial.models import AuditEntry
@@ -78,7 +79,7 @@ def _assert_truth(ps: MriParameterSet, region: int) -> None:
 
 @pytest.mark.django_db
 def test_sphere_nifti_seg_and_rtstruct_give_the_lesions_parameters(
-    radiologist, participant, job, dce_dir, tmp_path, client_for
+    radiologist, participant, job, dce_dir, tmp_path, client_for, data_manager, sponsor
 ) -> None:
     t1 = lesion(radiologist, participant, "T1", "liver")
     n1 = lesion(radiologist, participant, "N1", "lymph node", nodal=True)
@@ -134,6 +135,14 @@ def test_sphere_nifti_seg_and_rtstruct_give_the_lesions_parameters(
         lesion_parameters_from_maps(ctx=ctx, lesion=t1, job=job, sphere="-4,0,20,2.1")
     assert MrRoi.objects.count() == 4
 
+    # The sponsor's export carries the ROI, its voxel count, volume and the spread of every map.
+    _token, key = issue(data_manager, sponsor)
+    rows = token_client(key).get("/api/v1/export/mri-parameters/", {"page_size": 10}).json()["results"]
+    row = next(r for r in rows if r["lesion_label"] == "R1")
+    assert row["voxel_count"] == 12 and row["volume_ml"] == pytest.approx(12 * VOXEL_ML)
+    assert row["mr_roi"] == ps.mr_roi_id
+    assert row["spread"]["ktrans_per_min"]["median"] == pytest.approx(row["ktrans_per_min"])
+
     client = client_for(radiologist)
     page = client.get(reverse("lesions:lesion", kwargs={"lesion_pk": t1.pk})).content.decode()
     assert 'id="mri-parameters"' in page and "5 / 0.060" in page and "IQR 0.25" in page
@@ -177,6 +186,39 @@ def test_a_job_of_another_participant_or_not_done_is_refused(
     with pytest.raises(ValidationError, match="not ready"):
         lesion_parameters_from_maps(ctx=ctx_for(radiologist), lesion=t1, job=job, sphere="-4,0,20,2.1")
     assert not MriParameterSet.objects.exists()
+
+
+@pytest.mark.django_db
+def test_voiding_the_map_roi_voids_its_parameter_set_and_restoring_restores_it(
+    radiologist, participant, job, client_for, coordinator
+) -> None:
+    t1 = lesion(radiologist, participant, "T1", "liver")
+    n1 = lesion(radiologist, participant, "N1", "lymph node", nodal=True)
+    ctx = ctx_for(radiologist)
+    ps = lesion_parameters_from_maps(ctx=ctx, lesion=t1, job=job, sphere="-4,0,20,2.1")
+    other = lesion_parameters_from_maps(ctx=ctx, lesion=n1, job=job, sphere="4,0,23,0.5")
+    other_void = reverse("record_void", args=["lesions", "mriparameterset", other.pk])
+    assert (
+        client_for(radiologist).post(other_void, {"reason": "placed on the wrong lesion"}).status_code == 302
+    )
+    url = reverse("record_void", args=["mri", "mrroi", ps.mr_roi_id])
+    # A coordinator may not void imaging records.
+    assert client_for(coordinator).post(url, {"reason": "x"}).status_code in (403, 404)
+    page = client_for(radiologist).get(reverse("mri:scan", args=[job.scan_id])).content.decode()
+    assert url in page and "Void ROI" in page
+    assert url not in client_for(coordinator).get(reverse("mri:scan", args=[job.scan_id])).content.decode()
+    resp = client_for(radiologist).post(url, {"reason": "sphere off the lesion"})
+    assert resp.status_code == 302
+    ps.refresh_from_db()
+    assert ps.voided and "ROI #" in ps.void_reason and "sphere off the lesion" in ps.void_reason
+    entry = AuditEntry.objects.filter(model="mriparameterset", object_id=str(ps.pk), action="void").get()
+    assert entry.reason == ps.void_reason
+    # Restoring the ROI restores the set the cascade voided, not the one voided by hand.
+    assert client_for(radiologist).post(url, {"reason": "void was a mistake"}).status_code == 302
+    ps.refresh_from_db()
+    other.refresh_from_db()
+    assert not ps.voided and other.voided
+    assert AuditEntry.objects.filter(model="mriparameterset", object_id=str(ps.pk), action="restore").exists()
 
 
 def _first_volume(dce_dir: str) -> list[str]:
