@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Literal
 
 import numpy as np
@@ -113,10 +112,9 @@ def _validate(
 def _texture(levels: np.ndarray, ng: int, families: Sequence[str]) -> dict[str, float]:
     """All texture-matrix families on a cropped grey-level volume (0 outside the ROI)."""
     out: dict[str, float] = {}
-    if "cm" in families:
-        out.update(tf.directional_family("cm", levels, tm.cooccurrence, partial(_glcm, ng=ng)))
-    if "rlm" in families:
-        out.update(tf.directional_family("rlm", levels, tm.run_lengths, tf.size_features))
+    for family in ("cm", "rlm"):
+        if family in families:
+            out.update(tf.directional_family(family, levels, ng))
     for family in ("szm", "dzm"):
         if family in families:
             out.update(tf.zone_family(family, levels))
@@ -125,10 +123,6 @@ def _texture(levels: np.ndarray, ng: int, families: Sequence[str]) -> dict[str, 
     if "ngl" in families:
         out.update(tf.element_family("ngl", levels, tm.dependence))
     return out
-
-
-def _glcm(m: tm.Matrix, _nv: float, ng: int) -> dict[str, float]:
-    return tf.glcm_features(m, ng)
 
 
 def compute_features(

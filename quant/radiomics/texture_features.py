@@ -6,12 +6,13 @@ Tags follow the IBSI reference tables, e.g. `cm_contrast_3D_avg`, `szm_sze_2_5D`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 
 import numpy as np
+from scipy.special import xlogy
 
 from quant.radiomics import texture_matrices as tm
-from quant.radiomics.texture_matrices import DIRECTIONS_2D, DIRECTIONS_3D, N_INPLANE, Matrix
+from quant.radiomics.texture_matrices import DIRECTIONS_3D, N_INPLANE, Matrix
 
 Features = dict[str, float]
 
@@ -34,91 +35,117 @@ def mean_features(items: Iterable[Features]) -> Features:
     return out
 
 
-def glcm_features(m: Matrix, ng: int) -> Features:
-    """IBSI GLCM features of one symmetric co-occurrence matrix; ng is the number of grey levels."""
-    keep = m.counts.sum(axis=1) > 0
-    counts = m.counts[keep][:, keep]
-    p = counts / counts.sum()
-    g = m.rows[keep].astype(float)
-    i, j = g[:, None], g[None, :]
-    pi, pj = p.sum(axis=1), p.sum(axis=0)
-    diff = np.abs(i - j).astype(int)
-    p_diff = np.bincount(diff.ravel(), weights=p.ravel(), minlength=ng)
-    p_sum = np.bincount((i + j).astype(int).ravel(), weights=p.ravel(), minlength=2 * ng + 1)
-    k_diff, k_sum = np.arange(len(p_diff)), np.arange(len(p_sum))
-    mu = float((i * p).sum())
-    mu_i, mu_j = float((g * pi).sum()), float((g * pj).sum())
-    sd_i = np.sqrt(((g - mu_i) ** 2 * pi).sum())
-    sd_j = np.sqrt(((g - mu_j) ** 2 * pj).sum())
-    diff_avg = float((k_diff * p_diff).sum())
-    sum_avg = float((k_sum * p_sum).sum())
-    cluster = i + j - mu_i - mu_j
-    hxy = entropy(p)
-    pipj = pi[:, None] * pj[None, :]
-    nz = p > 0
-    hxy1 = float(-(p[nz] * np.log2(pipj[nz])).sum())
-    hxy2 = entropy(pipj)
-    hx = entropy(pi)
+def _entropy_rows(p: np.ndarray) -> np.ndarray:
+    """Shannon entropy in bits of each row of a (batch, ...) probability array."""
+    return -xlogy(p, p).reshape(len(p), -1).sum(axis=1) / np.log(2.0)
+
+
+def glcm_feature_batch(counts: np.ndarray, g: np.ndarray, ng: int) -> dict[str, np.ndarray]:
+    """IBSI GLCM features of a batch of symmetric co-occurrence matrices (batch, k, k) whose rows and columns are
+    the grey levels `g`; ng is the number of grey levels. Rows of zeros contribute nothing to any feature."""
+    b, k = counts.shape[0], len(g)
+    p = counts / counts.sum(axis=(1, 2), dtype=float)[:, None, None]
+    i, j = g.astype(float)[:, None], g.astype(float)[None, :]
+    pi, pj = p.sum(axis=2), p.sum(axis=1)
+    diff = np.abs(i - j).astype(int).ravel()
+    flat = p.reshape(b, k * k)
+    p_diff = flat @ (diff[:, None] == np.arange(ng)[None, :])
+    p_sum = flat @ ((i + j).astype(int).ravel()[:, None] == np.arange(2 * ng + 1)[None, :])
+    k_diff, k_sum = np.arange(ng), np.arange(2 * ng + 1)
+    gf = g.astype(float)
+    mu = (p * i).sum(axis=(1, 2))
+    mu_i, mu_j = pi @ gf, pj @ gf
+    sd_i = np.sqrt((((gf[None, :] - mu_i[:, None]) ** 2) * pi).sum(axis=1))
+    sd_j = np.sqrt((((gf[None, :] - mu_j[:, None]) ** 2) * pj).sum(axis=1))
+    diff_avg, sum_avg = p_diff @ k_diff, p_sum @ k_sum
+    cluster = (i + j)[None] - (mu_i + mu_j)[:, None, None]
+    hxy = _entropy_rows(p)
+    pipj = pi[:, :, None] * pj[:, None, :]
+    hxy1 = -xlogy(p, pipj).sum(axis=(1, 2)) / np.log(2.0)
+    hxy2 = _entropy_rows(pipj)
+    hx = _entropy_rows(pi)
+    auto_corr = (p * (i * j)).sum(axis=(1, 2))
     with np.errstate(divide="ignore", invalid="ignore"):
-        corr = ((i * j * p).sum() - mu_i * mu_j) / (sd_i * sd_j)
+        corr = (auto_corr - mu_i * mu_j) / (sd_i * sd_j)
         info1 = (hxy - hxy1) / hx
+
+    def weighted(w: np.ndarray) -> np.ndarray:
+        return (p * w).sum(axis=(1, 2))
+
     return {
-        "joint_max": float(p.max()),
+        "joint_max": p.max(axis=(1, 2)),
         "joint_avg": mu,
-        "joint_var": float(((i - mu) ** 2 * p).sum()),
+        "joint_var": (((i[None] - mu[:, None, None]) ** 2) * p).sum(axis=(1, 2)),
         "joint_entr": hxy,
         "diff_avg": diff_avg,
-        "diff_var": float(((k_diff - diff_avg) ** 2 * p_diff).sum()),
-        "diff_entr": entropy(p_diff),
+        "diff_var": (((k_diff[None, :] - diff_avg[:, None]) ** 2) * p_diff).sum(axis=1),
+        "diff_entr": _entropy_rows(p_diff),
         "sum_avg": sum_avg,
-        "sum_var": float(((k_sum - sum_avg) ** 2 * p_sum).sum()),
-        "sum_entr": entropy(p_sum),
-        "energy": float((p**2).sum()),
-        "contrast": float(((i - j) ** 2 * p).sum()),
-        "dissimilarity": float((np.abs(i - j) * p).sum()),
-        "inv_diff": float((p / (1 + np.abs(i - j))).sum()),
-        "inv_diff_norm": float((p / (1 + np.abs(i - j) / ng)).sum()),
-        "inv_diff_mom": float((p / (1 + (i - j) ** 2)).sum()),
-        "inv_diff_mom_norm": float((p / (1 + (i - j) ** 2 / ng**2)).sum()),
-        "inv_var": float((p_diff[1:] / k_diff[1:] ** 2).sum()),
-        "corr": float(corr),
-        "auto_corr": float((i * j * p).sum()),
-        "clust_tend": float((cluster**2 * p).sum()),
-        "clust_shade": float((cluster**3 * p).sum()),
-        "clust_prom": float((cluster**4 * p).sum()),
-        "info_corr1": float(info1),
-        "info_corr2": float(np.sqrt(max(0.0, 1 - np.exp(-2 * (hxy2 - hxy))))),
+        "sum_var": (((k_sum[None, :] - sum_avg[:, None]) ** 2) * p_sum).sum(axis=1),
+        "sum_entr": _entropy_rows(p_sum),
+        "energy": (p**2).sum(axis=(1, 2)),
+        "contrast": weighted((i - j) ** 2),
+        "dissimilarity": weighted(np.abs(i - j)),
+        "inv_diff": weighted(1 / (1 + np.abs(i - j))),
+        "inv_diff_norm": weighted(1 / (1 + np.abs(i - j) / ng)),
+        "inv_diff_mom": weighted(1 / (1 + (i - j) ** 2)),
+        "inv_diff_mom_norm": weighted(1 / (1 + (i - j) ** 2 / ng**2)),
+        "inv_var": p_diff[:, 1:] @ (1.0 / k_diff[1:] ** 2),
+        "corr": corr,
+        "auto_corr": auto_corr,
+        "clust_tend": (cluster**2 * p).sum(axis=(1, 2)),
+        "clust_shade": (cluster**3 * p).sum(axis=(1, 2)),
+        "clust_prom": (cluster**4 * p).sum(axis=(1, 2)),
+        "info_corr1": info1,
+        "info_corr2": np.sqrt(np.maximum(0.0, 1 - np.exp(-2 * (hxy2 - hxy)))),
+    }
+
+
+def glcm_features(m: Matrix, ng: int) -> Features:
+    """IBSI GLCM features of one symmetric co-occurrence matrix; ng is the number of grey levels."""
+    return {key: float(v[0]) for key, v in glcm_feature_batch(m.counts[None], m.rows, ng).items()}
+
+
+def size_feature_batch(
+    counts: np.ndarray, rows: np.ndarray, cols: np.ndarray, nv: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Features shared by GLRLM, GLSZM, GLDZM and NGLDM of a batch of count matrices (batch, rows, cols), where
+    rows are grey levels and cols the run length/size/distance/dependence j; nv is each matrix's voxel count."""
+    ns = counts.sum(axis=(1, 2), dtype=float)
+    p = counts / ns[:, None, None]
+    i = rows.astype(float)[None, :, None]
+    j = cols.astype(float)[None, None, :]
+    mu_i, mu_j = (i * p).sum(axis=(1, 2)), (j * p).sum(axis=(1, 2))
+    by_level, by_j = counts.sum(axis=2, dtype=float), counts.sum(axis=1, dtype=float)
+
+    def weighted(w: np.ndarray) -> np.ndarray:
+        return (p * w).sum(axis=(1, 2))
+
+    return {
+        "short": weighted(1 / j**2),
+        "long": weighted(j**2),
+        "low": weighted(1 / i**2),
+        "high": weighted(i**2),
+        "short_low": weighted(1 / (i**2 * j**2)),
+        "short_high": weighted(i**2 / j**2),
+        "long_low": weighted(j**2 / i**2),
+        "long_high": weighted(i**2 * j**2),
+        "glnu": (by_level**2).sum(axis=1) / ns,
+        "glnu_norm": (by_level**2).sum(axis=1) / ns**2,
+        "jnu": (by_j**2).sum(axis=1) / ns,
+        "jnu_norm": (by_j**2).sum(axis=1) / ns**2,
+        "perc": ns / np.asarray(nv, dtype=float),
+        "gl_var": weighted((i - mu_i[:, None, None]) ** 2),
+        "j_var": weighted((j - mu_j[:, None, None]) ** 2),
+        "j_entr": _entropy_rows(p),
+        "energy": (p**2).sum(axis=(1, 2)),
     }
 
 
 def size_features(m: Matrix, nv: float) -> Features:
     """Features shared by GLRLM, GLSZM, GLDZM and NGLDM; j is the run length/size/distance/dependence."""
-    keep_i, keep_j = m.counts.sum(axis=1) > 0, m.counts.sum(axis=0) > 0
-    counts = m.counts[keep_i][:, keep_j]
-    ns = counts.sum()
-    p = counts / ns
-    i = m.rows[keep_i].astype(float)[:, None]
-    j = m.cols[keep_j].astype(float)[None, :]
-    mu_i, mu_j = float((i * p).sum()), float((j * p).sum())
-    return {
-        "short": float((p / j**2).sum()),
-        "long": float((p * j**2).sum()),
-        "low": float((p / i**2).sum()),
-        "high": float((p * i**2).sum()),
-        "short_low": float((p / (i**2 * j**2)).sum()),
-        "short_high": float((p * i**2 / j**2).sum()),
-        "long_low": float((p * j**2 / i**2).sum()),
-        "long_high": float((p * i**2 * j**2).sum()),
-        "glnu": float((counts.sum(axis=1) ** 2).sum() / ns),
-        "glnu_norm": float((counts.sum(axis=1) ** 2).sum() / ns**2),
-        "jnu": float((counts.sum(axis=0) ** 2).sum() / ns),
-        "jnu_norm": float((counts.sum(axis=0) ** 2).sum() / ns**2),
-        "perc": float(ns / nv),
-        "gl_var": float(((i - mu_i) ** 2 * p).sum()),
-        "j_var": float(((j - mu_j) ** 2 * p).sum()),
-        "j_entr": entropy(p),
-        "energy": float((p**2).sum()),
-    }
+    batch = size_feature_batch(m.counts[None], m.rows, m.cols, np.array([nv]))
+    return {key: float(v[0]) for key, v in batch.items()}
 
 
 SIZE_NAMES: dict[str, dict[str, str]] = {
@@ -189,14 +216,25 @@ def _tagged(family: str, suffix: str, feats: Features) -> Features:
     return {f"{family}_{names[k]}_{suffix}": v for k, v in feats.items() if k in names}
 
 
-def _merge(mats: list[Matrix]) -> Matrix:
-    return sum(mats[1:], mats[0])
+def _mean(values: np.ndarray) -> float:
+    return float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
 
 
-def _finish(family: str, variants: dict[str, list[Features]]) -> Features:
+BatchFeatures = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], dict[str, np.ndarray]]
+
+
+def _averaged(batch_fn: BatchFeatures, counts: np.ndarray, rows, cols, nv: np.ndarray) -> Features:
+    """Each feature averaged over the non-empty matrices of a batch (NaN values ignored); {} when all are empty."""
+    keep = counts.reshape(len(counts), -1).sum(axis=1) > 0
+    if not keep.any():
+        return {}
+    return {key: _mean(v) for key, v in batch_fn(counts[keep], rows, cols, nv[keep]).items()}
+
+
+def _finish(family: str, variants: dict[str, Features]) -> Features:
     out: Features = {}
-    for suffix, rows in variants.items():
-        out.update(_tagged(family, suffix, mean_features(rows)))
+    for suffix, feats in variants.items():
+        out.update(_tagged(family, suffix, feats))
     return out
 
 
@@ -204,53 +242,73 @@ def _slice_voxels(levels: np.ndarray) -> np.ndarray:
     return (levels > 0).reshape(levels.shape[0], -1).sum(axis=1)
 
 
-def directional_family(
-    family: str,
-    levels: np.ndarray,
-    build: Callable[[np.ndarray, np.ndarray, Sequence[tuple[int, int, int]]], list[Matrix]],
-    fn: Callable[[Matrix, float], Features],
-) -> Features:
-    """GLCM/GLRLM: 2D/2.5D/3D, averaged over directions (avg) or from merged matrices (comb).
+def _glcm_batch(ng: int) -> BatchFeatures:
+    return lambda counts, rows, _cols, _nv: glcm_feature_batch(counts, rows, ng)
 
-    2D matrices are built one slice at a time so memory stays bounded.
+
+def directional_family(family: str, levels: np.ndarray, ng: int) -> Features:
+    """GLCM (`cm`) or GLRLM (`rlm`): 2D/2.5D/3D, averaged over directions (avg) or from merged matrices (comb).
+
+    In-plane pairs and runs never leave their slice, so one pass per direction over the volume, counting each
+    by its slice, gives the 2D matrices (per slice) and the 3D ones (their sum).
     """
     idx, values = tm.compact(levels)
+    k = len(values)
+    if family == "cm":
+        build, batch_fn, cols = tm.cooccurrence_slices, _glcm_batch(ng), values
+    else:
+        build, batch_fn, cols = tm.run_length_slices, size_feature_batch, np.arange(1, max(idx.shape) + 1)
     nv_z = _slice_voxels(levels).astype(float)
+    zs = np.flatnonzero(nv_z)
     nv, ip, nd = float(nv_z.sum()), N_INPLANE, len(DIRECTIONS_3D)
-    out: dict[str, list[Features]] = {k: [] for k in ("2D_avg", "2D_comb", "2_5D_avg", "2_5D_comb")}
-    for z in np.flatnonzero(nv_z):
-        mats = build(idx[z : z + 1], values, DIRECTIONS_2D)
-        out["2D_avg"] += [fn(m, nv_z[z]) for m in mats if m.counts.sum() > 0]
-        merged = _merge(mats)
-        if merged.counts.sum() > 0:
-            out["2D_comb"].append(fn(merged, ip * nv_z[z]))
-    m3 = build(idx, values, DIRECTIONS_3D)
-    out["2_5D_avg"] = [fn(m, nv) for m in m3[:ip] if m.counts.sum() > 0]
-    out["3D_avg"] = [fn(m, nv) for m in m3 if m.counts.sum() > 0]
-    for key, mats, n in (("2_5D_comb", m3[:ip], ip), ("3D_comb", m3, nd)):
-        merged = _merge(mats)
-        out[key] = [fn(merged, n * nv)] if merged.counts.sum() > 0 else []
-    return _finish(family, out)
+    in_plane, totals = [], []
+    for n, d in enumerate(DIRECTIONS_3D):
+        stack = build(idx, k, d, n < ip)
+        if n < ip:
+            in_plane.append(stack[zs])
+        totals.append(stack.sum(axis=0))
+    slices = np.concatenate(in_plane)
+    merged_slices = sum(in_plane[1:], in_plane[0])
+    m3 = np.stack(totals)
+    whole = np.full(nd, nv)
+    return _finish(
+        family,
+        {
+            "2D_avg": _averaged(batch_fn, slices, values, cols, np.tile(nv_z[zs], ip)),
+            "2D_comb": _averaged(batch_fn, merged_slices, values, cols, ip * nv_z[zs]),
+            "2_5D_avg": _averaged(batch_fn, m3[:ip], values, cols, whole[:ip]),
+            "2_5D_comb": _averaged(batch_fn, m3[:ip].sum(axis=0)[None], values, cols, np.array([ip * nv])),
+            "3D_avg": _averaged(batch_fn, m3, values, cols, whole),
+            "3D_comb": _averaged(batch_fn, m3.sum(axis=0)[None], values, cols, np.array([nd * nv])),
+        },
+    )
+
+
+def _pair_stack(lv: np.ndarray, j: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Count matrices (slice, level, j) of (level, j) elements grouped by slice, on the axes of the values present."""
+    rows, ri = np.unique(lv, return_inverse=True)
+    cols, ci = np.unique(j, return_inverse=True)
+    zs, zi = np.unique(z, return_inverse=True)
+    shape = (len(zs), len(rows), len(cols))
+    counts = np.bincount((zi * shape[1] + ri) * shape[2] + ci, minlength=int(np.prod(shape))).reshape(shape)
+    return counts, rows, cols, zs
 
 
 def element_family(
     family: str, levels: np.ndarray, elements: Callable[..., tuple[np.ndarray, ...]]
 ) -> Features:
-    """GLSZM/GLDZM/NGLDM from per-element (level, j) lists: 2D per-slice average, 2.5D merged, 3D."""
+    """GLSZM/GLDZM/NGLDM from per-element (level, j, slice) lists: 2D per-slice average, 2.5D merged, 3D."""
     nv_z = _slice_voxels(levels).astype(float)
-    out: dict[str, list[Features]] = {"2D": [], "2_5D": [], "3D": []}
-    rows, cols = [], []
-    for z in np.flatnonzero(nv_z):
-        lv, j = elements(levels[z : z + 1], two_d=True)
-        if len(lv):
-            out["2D"].append(size_features(tm.pair_matrix(lv, j), nv_z[z]))
-            rows.append(lv)
-            cols.append(j)
-    if rows:
-        out["2_5D"] = [size_features(tm.pair_matrix(np.concatenate(rows), np.concatenate(cols)), nv_z.sum())]
-    lv, j = elements(levels, two_d=False)
+    out: dict[str, Features] = {"2D": {}, "2_5D": {}, "3D": {}}
+    lv, j, z = elements(levels, two_d=True)
     if len(lv):
-        out["3D"] = [size_features(tm.pair_matrix(lv, j), nv_z.sum())]
+        counts, rows, cols, zs = _pair_stack(lv, j, z)
+        out["2D"] = _averaged(size_feature_batch, counts, rows, cols, nv_z[zs])
+        out["2_5D"] = _averaged(size_feature_batch, counts.sum(axis=0)[None], rows, cols, nv_z.sum()[None])
+    lv, j, _z = elements(levels, two_d=False)
+    if len(lv):
+        counts, rows, cols, _zs = _pair_stack(lv, j, np.zeros(len(lv), dtype=np.int64))
+        out["3D"] = _averaged(size_feature_batch, counts, rows, cols, nv_z.sum()[None])
     return _finish(family, out)
 
 
@@ -258,9 +316,9 @@ def zone_family(family: str, levels: np.ndarray) -> Features:
     """GLSZM (`szm`, j = zone size) or GLDZM (`dzm`, j = zone distance to the ROI edge)."""
     col = 1 if family == "szm" else 2
 
-    def elements(lv: np.ndarray, two_d: bool) -> tuple[np.ndarray, np.ndarray]:
+    def elements(lv: np.ndarray, two_d: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         zl = tm.zones(lv, two_d)
-        return zl[0], zl[col]
+        return zl[0], zl[col], zl[3]
 
     return element_family(family, levels, elements)
 
@@ -292,15 +350,10 @@ def ngtdm_features(s: np.ndarray, n: np.ndarray) -> Features:
 
 def ngtdm_family(levels: np.ndarray, ng: int) -> Features:
     """NGTDM 2D (per-slice average), 2.5D (slices merged) and 3D."""
-    s_sum, n_sum = np.zeros(ng), np.zeros(ng)
-    per_slice = []
-    for z in np.flatnonzero(_slice_voxels(levels)):
-        s, n = tm.ngtdm(levels[z : z + 1], ng, two_d=True)
-        if n.sum() > 0:
-            per_slice.append(ngtdm_features(s, n))
-            s_sum += s
-            n_sum += n
-    s3, n3 = tm.ngtdm(levels, ng, two_d=False)
+    s2, n2 = tm.ngtdm(levels, ng, two_d=True)
+    per_slice = [ngtdm_features(s, n) for s, n in zip(s2, n2) if n.sum() > 0]
+    s_sum, n_sum = s2.sum(axis=0), n2.sum(axis=0)
+    (s3,), (n3,) = tm.ngtdm(levels, ng, two_d=False)
     variants = {
         "2D": mean_features(per_slice),
         "2_5D": ngtdm_features(s_sum, n_sum) if n_sum.sum() > 0 else {},

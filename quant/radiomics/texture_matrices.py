@@ -1,10 +1,10 @@
 """Texture matrix construction (IBSI 1): GLCM, GLRLM, GLSZM, GLDZM, NGTDM, NGLDM.
 
 Input is a grey-level array `levels` indexed (z, y, x) with values 1..Ng inside the ROI and 0 outside.
-To keep memory bounded for large Ng, co-occurrence and run-length matrices use compact axes (only the
-grey levels present, `values`), and zone / dependence matrices are built from per-element lists
-(one entry per zone or voxel). 2D matrices come from calling these functions on one axial slice
-(`levels[z : z + 1]`).
+Co-occurrence and run-length matrices use compact axes (only the grey levels present, `values`); zone and
+dependence matrices are built from per-element lists (one entry per zone or voxel). 2D matrices are not built
+slice by slice: in-plane pairs, runs, zones and neighbourhoods never leave their slice, so one pass over the
+volume that also records each element's slice gives every slice's 2D matrix at once.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from itertools import product
 
 import numpy as np
 from scipy import ndimage
+from skimage import measure
 
 # 13 unique 3D directions at Chebyshev distance 1; the first four lie in the axial plane.
 DIRECTIONS_3D: tuple[tuple[int, int, int], ...] = (
@@ -69,35 +70,62 @@ def pair_matrix(rows: np.ndarray, cols: np.ndarray) -> Matrix:
     return Matrix(counts, rv, cv)
 
 
+def _slice_index(shape: tuple[int, ...]) -> np.ndarray:
+    return np.broadcast_to(np.arange(shape[0])[:, None, None], shape)
+
+
+def cooccurrence_slices(idx: np.ndarray, k: int, d: tuple[int, int, int], per_slice: bool) -> np.ndarray:
+    """Symmetric GLCM counts (distance 1) along `d` on the compact level axis: (slices, k, k) with each pair in the
+    slice of its first voxel when `per_slice`, else (1, k, k). In-plane pairs never cross slices, so the per-slice
+    matrices of an in-plane direction are the 2D matrices and their sum the 3D one."""
+    nb = shifted(idx, d)
+    ok = (idx > 0) & (nb > 0)
+    code = (idx[ok] - 1) * k + nb[ok] - 1
+    nz = idx.shape[0] if per_slice else 1
+    if per_slice:
+        code += _slice_index(idx.shape)[ok] * (k * k)
+    m = np.bincount(code, minlength=nz * k * k).reshape(nz, k, k)
+    return m + m.transpose(0, 2, 1)
+
+
+def run_length_slices(idx: np.ndarray, k: int, d: tuple[int, int, int], per_slice: bool) -> np.ndarray:
+    """GLRLM counts (level, run length 1..longest axis) along `d`: (slices, k, n) by the slice of each run's first
+    voxel when `per_slice`, else (1, k, n). Runs are walked from their starts only, so the work grows with the
+    ROI's voxels rather than with the longest run times the volume."""
+    max_run = max(idx.shape)
+    start = (idx > 0) & (shifted(idx, (-d[0], -d[1], -d[2])) != idx)
+    pos = np.nonzero(start)
+    level = idx[pos]
+    length = np.ones(len(level), dtype=np.int64)
+    active = np.arange(len(level))
+    step = 1
+    while active.size:
+        nxt = [pos[a][active] + step * d[a] for a in range(3)]
+        inside = np.ones(active.size, dtype=bool)
+        for a in range(3):
+            inside &= (nxt[a] >= 0) & (nxt[a] < idx.shape[a])
+        active = active[inside]
+        same = idx[tuple(c[inside] for c in nxt)] == level[active]
+        active = active[same]
+        length[active] += 1
+        step += 1
+    code = (level - 1) * max_run + length - 1
+    nz = idx.shape[0] if per_slice else 1
+    if per_slice:
+        code += pos[0] * (k * max_run)
+    return np.bincount(code, minlength=nz * k * max_run).reshape(nz, k, max_run)
+
+
 def cooccurrence(idx: np.ndarray, values: np.ndarray, directions) -> list[Matrix]:
     """Symmetric GLCM counts (distance 1) for each direction, on the compact level axis."""
     k = len(values)
-    out = []
-    for d in directions:
-        nb = shifted(idx, d)
-        ok = (idx > 0) & (nb > 0)
-        m = np.bincount((idx[ok] - 1) * k + nb[ok] - 1, minlength=k * k).reshape(k, k)
-        out.append(Matrix(m + m.T, values, values))
-    return out
+    return [Matrix(cooccurrence_slices(idx, k, d, False)[0], values, values) for d in directions]
 
 
 def run_lengths(idx: np.ndarray, values: np.ndarray, directions) -> list[Matrix]:
     """GLRLM counts (level, run length 1..max) for each direction."""
-    k, max_run = len(values), max(idx.shape)
-    lengths = np.arange(1, max_run + 1)
-    out = []
-    for d in directions:
-        start = (idx > 0) & (shifted(idx, tuple(-o for o in d)) != idx)
-        length = start.astype(np.int64)
-        cont = start.copy()
-        step = 1
-        while cont.any():
-            cont &= shifted(idx, tuple(step * o for o in d)) == idx
-            length += cont
-            step += 1
-        flat = (idx[start] - 1) * max_run + length[start] - 1
-        out.append(Matrix(np.bincount(flat, minlength=k * max_run).reshape(k, max_run), values, lengths))
-    return out
+    lengths = np.arange(1, max(idx.shape) + 1)
+    return [Matrix(run_length_slices(idx, len(values), d, False)[0], values, lengths) for d in directions]
 
 
 def edge_distance(mask: np.ndarray, two_d: bool) -> np.ndarray:
@@ -112,26 +140,32 @@ def edge_distance(mask: np.ndarray, two_d: bool) -> np.ndarray:
     return dist[1:-1, 1:-1, 1:-1]
 
 
-def zones(levels: np.ndarray, two_d: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Connected same-level zones (8/26-connected): per zone (grey level, size, edge distance)."""
-    structure = np.ones((3, 3, 3), dtype=bool)
-    if two_d:
-        structure[0] = structure[2] = False
+def zones(levels: np.ndarray, two_d: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Connected same-level zones (8-connected in a slice when `two_d`, else 26-connected): per zone (grey level,
+    size, edge distance, slice of the zone)."""
     dist = edge_distance(levels > 0, two_d)
-    zl, zs, zd = [], [], []
-    for g in np.unique(levels[levels > 0]):
-        lab, n = ndimage.label(levels == g, structure=structure)
-        inside = lab > 0
-        sizes = np.bincount(lab[inside], minlength=n + 1)[1:]
-        mind = np.full(n + 1, np.iinfo(np.int64).max, dtype=np.int64)
-        np.minimum.at(mind, lab[inside], dist[inside].astype(np.int64))
-        zl.append(np.full(n, g, dtype=np.int64))
-        zs.append(sizes)
-        zd.append(mind[1:])
-    if not zl:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, empty
-    return np.concatenate(zl), np.concatenate(zs), np.concatenate(zd)
+    if two_d:
+        # Slices stacked into one 2D image with an empty row after each: zones cannot cross slices.
+        nz, ny, nx = levels.shape
+        flat = np.pad(levels, ((0, 0), (0, 1), (0, 0))).reshape(nz * (ny + 1), nx)
+        lab = measure.label(flat, background=0, connectivity=2)
+        lab = lab.reshape(nz, ny + 1, nx)[:, :ny]
+    else:
+        lab = measure.label(levels, background=0, connectivity=3)
+    inside = lab > 0
+    ids = lab[inside]
+    n = int(ids.max()) if ids.size else 0
+    empty = np.zeros(0, dtype=np.int64)
+    if n == 0:
+        return empty, empty, empty, empty
+    size = np.bincount(ids, minlength=n + 1)[1:]
+    level = np.zeros(n + 1, dtype=np.int64)
+    level[ids] = levels[inside]
+    slice_of = np.zeros(n + 1, dtype=np.int64)
+    slice_of[ids] = _slice_index(levels.shape)[inside]
+    mind = np.full(n + 1, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(mind, ids, dist[inside].astype(np.int64))
+    return level[1:], size, mind[1:], slice_of[1:]
 
 
 def _neighbour_stats(levels: np.ndarray, two_d: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -148,16 +182,22 @@ def _neighbour_stats(levels: np.ndarray, two_d: bool) -> tuple[np.ndarray, np.nd
 
 
 def ngtdm(levels: np.ndarray, n_levels: int, two_d: bool) -> tuple[np.ndarray, np.ndarray]:
-    """s_i (sum |i - neighbourhood mean|) and n_i; voxels without ROI neighbours are excluded."""
+    """s_i (sum |i - neighbourhood mean|) and n_i, voxels without ROI neighbours excluded: (slices, Ng) each with
+    in-plane neighbourhoods when `two_d` (the rows are the 2D slices), else (1, Ng)."""
     total, count, _ = _neighbour_stats(levels, two_d)
     ok = (levels > 0) & (count > 0)
-    lv = levels[ok] - 1
+    code = levels[ok] - 1
+    nz = levels.shape[0] if two_d else 1
+    if two_d:
+        code = code + _slice_index(levels.shape)[ok] * n_levels
     diff = np.abs(levels[ok] - total[ok] / count[ok])
-    return np.bincount(lv, weights=diff, minlength=n_levels), np.bincount(lv, minlength=n_levels)
+    s = np.bincount(code, weights=diff, minlength=nz * n_levels).reshape(nz, n_levels)
+    return s, np.bincount(code, minlength=nz * n_levels).reshape(nz, n_levels)
 
 
-def dependence(levels: np.ndarray, two_d: bool) -> tuple[np.ndarray, np.ndarray]:
-    """NGLDM elements per ROI voxel: (grey level, same-level ROI neighbours + 1); coarseness 0, distance 1."""
+def dependence(levels: np.ndarray, two_d: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """NGLDM elements per ROI voxel: (grey level, same-level ROI neighbours + 1, slice); coarseness 0,
+    distance 1."""
     _, _, same = _neighbour_stats(levels, two_d)
     ok = levels > 0
-    return levels[ok], same[ok] + 1
+    return levels[ok], same[ok] + 1, _slice_index(levels.shape)[ok]

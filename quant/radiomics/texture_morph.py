@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.signal import fftconvolve
+from scipy.fft import next_fast_len, rfftn
 from scipy.spatial import ConvexHull
-from scipy.spatial.distance import cdist
+from scipy.spatial.distance import cdist, pdist
 from scipy.special import ellipeinc, ellipkinc, eval_legendre
 
 from quant.radiomics.volumetry import mask_mesh
@@ -89,9 +89,8 @@ def _hull_features(verts: np.ndarray, volume: float, area: float) -> Features:
     except Exception:  # noqa: BLE001 - degenerate (flat) meshes have no 3D hull
         return feats
     hv = verts[hull.vertices]
-    d2 = ((hv[:, None, :] - hv[None, :, :]) ** 2).sum(axis=-1)
     feats.update(
-        morph_diam=float(np.sqrt(d2.max())),
+        morph_diam=float(np.sqrt(pdist(hv, "sqeuclidean").max())) if len(hv) > 1 else 0.0,
         morph_vol_dens_conv_hull=volume / hull.volume,
         morph_area_dens_conv_hull=area / hull.area,
     )
@@ -113,20 +112,37 @@ def _pairwise_sums(points: np.ndarray, dev: np.ndarray) -> tuple[float, float, f
 
 
 def _fft_sums(roi: np.ndarray, dev_img: np.ndarray, spacing: np.ndarray) -> tuple[float, float, float]:
-    """Same sums as _pairwise_sums via FFT cross-correlations over all voxel offsets (exact on a grid)."""
+    """Same sums as _pairwise_sums over all voxel offsets (exact on a grid), by Parseval's theorem.
+
+    sum_t w(t) xcorr(a, b)(t) = (1/N) sum_k W_k A_k conj(B_k) on a zero-padded grid of at least 2n - 1 per axis
+    (no wrap-around), with W the transform of the symmetric weight grid (hence real). Four real forward FFTs
+    replace the three full cross-correlations (six forward and three inverse FFTs).
+    """
+    shape = tuple(next_fast_len(2 * n - 1, real=True) for n in roi.shape)
     axes = [np.arange(-(n - 1), n) * s for n, s in zip(roi.shape, spacing)]
     dist = np.sqrt(sum(g**2 for g in np.meshgrid(*axes, indexing="ij", sparse=True)))
-    w = np.divide(1.0, dist, out=np.zeros(dist.shape), where=dist > 0)
-    m = roi.astype(float)
-
-    def xcorr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return fftconvolve(a, b[::-1, ::-1, ::-1], mode="full")
-
-    return (
-        float((w * xcorr(m, m)).sum()),
-        float((w * xcorr(dev_img, dev_img)).sum()),
-        float((w * xcorr(dev_img**2, m)).sum()),
+    w = np.zeros(shape)
+    w[tuple(slice(0, 2 * n - 1) for n in roi.shape)] = np.divide(
+        1.0, dist, out=np.zeros(dist.shape), where=dist > 0
     )
+    w = np.roll(w, [-(n - 1) for n in roi.shape], axis=(0, 1, 2))  # offset t at index t mod shape
+
+    def spectrum(a: np.ndarray) -> np.ndarray:
+        return rfftn(a, shape, workers=-1)
+
+    weight_spectrum = spectrum(w).real
+    # rfftn keeps half of the last axis: every other bin stands for itself and its mirror image.
+    half = np.full(weight_spectrum.shape[-1], 2.0)
+    half[0] = 1.0
+    if shape[-1] % 2 == 0:
+        half[-1] = 1.0
+    weight_spectrum *= half / np.prod(shape)
+    m, d = spectrum(roi.astype(float)), spectrum(dev_img)
+
+    def weighted(a: np.ndarray, b: np.ndarray) -> float:
+        return float((weight_spectrum * (a * b.conj()).real).sum())
+
+    return weighted(m, m), weighted(d, d), weighted(spectrum(dev_img**2), m)
 
 
 def spatial_autocorrelation(image: np.ndarray, roi: np.ndarray, spacing: Sequence[float]) -> Features:
