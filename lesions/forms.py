@@ -159,11 +159,23 @@ class MapRoiForm(forms.Form):
     segment = forms.CharField(
         max_length=64, required=False, label="SEG segment or RTSTRUCT ROI (when the file holds several)"
     )
+    texture_map = forms.ChoiceField(
+        required=False,
+        label="IBSI texture and volume of the map (optional)",
+        help_text="The map whose texture inside the ROI is computed, with the ROI's mesh volume.",
+    )
+    bin_width = forms.FloatField(
+        required=False,
+        min_value=0,
+        label="Texture bin width (in the map's unit)",
+        help_text="Fixed bin size, e.g. 0.01 /min for Ktrans or 0.00005 mm²/s for D.",
+    )
 
-    def __init__(self, *args, jobs=None, **kwargs):
+    def __init__(self, *args, jobs=None, map_choices=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["job"].queryset = jobs
         self.fields["job"].label_from_instance = lambda j: f"{j.scan.visit.name}: {j} (#{j.pk})"
+        self.fields["texture_map"].choices = [("", "no texture"), *map_choices]
 
     def clean(self) -> dict:
         data = super().clean()

@@ -324,6 +324,14 @@ class MaskAnalysis(ClinicalRecord):
     )
     acquired_on = models.DateField()
     modality = models.CharField(max_length=8, default="mri")
+    mr_roi = models.ForeignKey(
+        "mri.MrRoi",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="mask_analyses",
+        help_text="The ROI on an MRI map job whose mask and map these are (texture of a parameter map).",
+    )
     mask_file = models.CharField(max_length=300, blank=True, help_text="Path on default storage.")
     image_file = models.CharField(max_length=300, blank=True, help_text="Path on default storage.")
     bin_width = models.FloatField(null=True, blank=True, help_text="Fixed bin size for texture.")

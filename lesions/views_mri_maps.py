@@ -25,7 +25,8 @@ def lesion_map_roi(request: HttpRequest, lesion_pk: int) -> HttpResponse:
     lesion = scoped_get(Lesion, user=request.user, pk=lesion_pk)
     access.require(request.user, CAPABILITY, lesion.participant.site_id)
     jobs = mri_selectors.done_jobs_for_participant(lesion.participant)
-    form = MapRoiForm(request.POST or None, request.FILES or None, jobs=jobs)
+    map_choices = mri_selectors.map_parameter_choices(jobs)
+    form = MapRoiForm(request.POST or None, request.FILES or None, jobs=jobs, map_choices=map_choices)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         upload = data.get("file")
@@ -43,6 +44,8 @@ def lesion_map_roi(request: HttpRequest, lesion_pk: int) -> HttpResponse:
                 seg=content if kind == "seg" else None,
                 rtstruct=content if kind == "rtstruct" else None,
                 segment=data.get("segment") or "",
+                texture_map=data.get("texture_map") or "",
+                bin_width=data.get("bin_width"),
             )
 
         try:

@@ -42,20 +42,17 @@ CASCADE_PREFIX = "its MRI ROI was voided"
 
 
 def on_roi_void(*, ctx: Any, instance: Any) -> None:
-    """Voiding a map ROI voids the lesion parameter sets summarised from it; restoring it restores those
-    (and only those) the cascade voided, so a parameter set never outlives the region its values came from."""
-    from lesions.models import MriParameterSet
+    """Voiding a map ROI voids the lesion parameter sets and texture analyses made from it; restoring it restores
+    those (and only those) the cascade voided, so no derived value outlives the region it came from."""
+    from lesions.models import MaskAnalysis, MriParameterSet
     from trial.audit import audited_restore, audited_void
 
-    if instance.voided:
-        for parameter_set in MriParameterSet.objects.filter(mr_roi=instance, voided=False):
-            audited_void(
-                parameter_set,
-                ctx=ctx,
-                reason=f"{CASCADE_PREFIX} (ROI #{instance.pk}: {instance.void_reason})",
-            )
-        return
-    for parameter_set in MriParameterSet.objects.filter(
-        mr_roi=instance, voided=True, void_reason__startswith=CASCADE_PREFIX
-    ):
-        audited_restore(parameter_set, ctx=ctx, reason=f"its MRI ROI #{instance.pk} was restored")
+    for model in (MriParameterSet, MaskAnalysis):
+        derived = model.objects.filter(mr_roi=instance)
+        if instance.voided:
+            reason = f"{CASCADE_PREFIX} (ROI #{instance.pk}: {instance.void_reason})"
+            for record in derived.filter(voided=False):
+                audited_void(record, ctx=ctx, reason=reason)
+        else:
+            for record in derived.filter(voided=True, void_reason__startswith=CASCADE_PREFIX):
+                audited_restore(record, ctx=ctx, reason=f"its MRI ROI #{instance.pk} was restored")

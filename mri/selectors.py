@@ -47,6 +47,12 @@ def job_get(*, user: Any, pk: int) -> MrMapJob:
     return job
 
 
+def map_parameter_choices(jobs: QuerySet[MrMapJob]) -> list[tuple[str, str]]:
+    """(parameter, label) of every live map of these jobs, once each, for a texture-map choice."""
+    rows = MrMap.objects.filter(job__in=jobs, voided=False).values_list("parameter", "label").distinct()
+    return sorted(set(rows))
+
+
 def done_jobs_for_participant(participant: Any) -> QuerySet[MrMapJob]:
     """Finished map jobs of one participant (the caller has already scoped the participant)."""
     return (

@@ -12,14 +12,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import nibabel as nib
+import numpy as np
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.db import transaction
 
-from lesions.models import JobStatus, Lesion, MriParameterSet, ParameterKind, ParameterMethod
+from lesions.models import JobStatus, Lesion, MaskAnalysis, MriParameterSet, ParameterKind, ParameterMethod
 from lesions.services.common import CAPABILITY
-from lesions.services.mri import roi_get_or_create
+from lesions.services.mri import roi_get_or_create, store_bytes
 from mri import services_rois
-from mri.models import JobState, MrMapJob
+from mri.models import JobState, MrMap, MrMapJob
 from trial.access import require
 from trial.audit import AuditContext, audited_create
 
@@ -78,8 +81,12 @@ def lesion_parameters_from_maps(
     seg: bytes | None = None,
     rtstruct: bytes | None = None,
     segment: str = "",
+    texture_map: str = "",
+    bin_width: float | None = None,
 ) -> MriParameterSet:
-    """Place one ROI on ``job``'s maps and store the lesion's MRI parameter set from it."""
+    """Place one ROI on ``job``'s maps and store the lesion's MRI parameter set from it; with ``texture_map`` (a
+    map parameter of the job) also queue the ROI's volume and the IBSI texture of that map inside it (fixed bin
+    width ``bin_width`` in the map's unit) as a MaskAnalysis."""
     require(ctx.user, CAPABILITY, lesion.participant.site_id)
     require(ctx.user, services_rois.CAPABILITY, job.participant.site_id)
     if lesion.voided or job.voided:
@@ -89,6 +96,7 @@ def lesion_parameters_from_maps(
     if job.state != JobState.DONE:
         raise ValidationError({"job": "the maps of this job are not ready"})
     kind, fields = MODEL_FIELDS[job.model]
+    texture_of = _texture_map(job, texture_map, bin_width)
     masks = services_rois.roi_masks(
         job=job, name=lesion.label, sphere=sphere, nifti=nifti, seg=seg, rtstruct=rtstruct, segment=segment
     )
@@ -134,7 +142,7 @@ def lesion_parameters_from_maps(
         "inputs": job.provenance.get("inputs"),
         "units": {"fp_ml_100ml_min": "Fp map (ml/min/ml) x 100"},
     }
-    return audited_create(
+    parameter_set = audited_create(
         MriParameterSet(
             participant=lesion.participant,
             roi=roi,
@@ -153,3 +161,47 @@ def lesion_parameters_from_maps(
         ctx=ctx,
         reason=f"medians of the {job.get_model_display()} maps (job #{job.pk}) over ROI {mr_roi.name}",
     )
+    if texture_of is not None:
+        _queue_texture(ctx=ctx, lesion=lesion, roi=roi, mr_roi=mr_roi, mask=item[0], texture_of=texture_of)
+    return parameter_set
+
+
+def _texture_map(job: MrMapJob, parameter: str, bin_width: float | None) -> tuple[MrMap, float] | None:
+    """The job's map whose texture is asked for, with its bin width; None when no texture is asked for."""
+    if not parameter:
+        return None
+    the_map = job.maps.filter(voided=False, parameter=parameter).first()
+    if the_map is None:
+        names = ", ".join(job.maps.filter(voided=False).values_list("parameter", flat=True))
+        raise ValidationError({"texture_map": f"these maps have no {parameter!r} map (they have: {names})"})
+    if not (bin_width and bin_width > 0):
+        raise ValidationError({"bin_width": "texture needs a positive fixed bin width (in the map's unit)"})
+    return the_map, float(bin_width)
+
+
+def _queue_texture(
+    *, ctx: AuditContext, lesion: Lesion, roi: Any, mr_roi: Any, mask: Any, texture_of: tuple[MrMap, float]
+) -> MaskAnalysis:
+    """Store the ROI mask and the map as NIfTI on one grid and queue volumetry and IBSI texture (audited)."""
+    from lesions import tasks
+
+    the_map, bin_width = texture_of
+    with default_storage.open(the_map.nifti_path, "rb") as handle:
+        map_bytes = handle.read()
+    affine = nib.Nifti1Image.from_bytes(map_bytes).affine
+    mask_bytes = nib.Nifti1Image(np.asarray(mask, dtype=np.uint8), affine).to_bytes()
+    analysis = MaskAnalysis(
+        participant=lesion.participant,
+        lesion=lesion,
+        roi=roi,
+        mr_roi=mr_roi,
+        acquired_on=roi.acquired_on,
+        modality="mri",
+        bin_width=bin_width,
+        status=JobStatus.PENDING,
+    )
+    analysis.mask_file = store_bytes("masks", f"roi{mr_roi.pk}_mask.nii.gz", mask_bytes)
+    analysis.image_file = store_bytes("masks", f"roi{mr_roi.pk}_{the_map.parameter}.nii.gz", map_bytes)
+    audited_create(analysis, ctx=ctx, reason=f"texture of the {the_map.label} map over ROI {mr_roi.name}")
+    transaction.on_commit(lambda: tasks.analyse_mask.delay(analysis.pk))
+    return analysis

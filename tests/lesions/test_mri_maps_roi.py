@@ -221,6 +221,54 @@ def test_voiding_the_map_roi_voids_its_parameter_set_and_restoring_restores_it(
     assert AuditEntry.objects.filter(model="mriparameterset", object_id=str(ps.pk), action="restore").exists()
 
 
+@pytest.mark.django_db
+def test_the_roi_gives_the_lesions_volume_and_the_ibsi_texture_of_a_map(
+    radiologist, participant, job, client_for
+) -> None:
+    from lesions import tasks
+    from lesions.models import MaskAnalysis
+
+    t1 = lesion(radiologist, participant, "T1", "liver")
+    url = reverse("lesions:lesion_map_roi", kwargs={"lesion_pk": t1.pk})
+    client = client_for(radiologist)
+    page = client.get(url).content.decode()
+    assert 'value="ktrans_per_min"' in page and "Texture bin width" in page
+    resp = client.post(
+        url,
+        {"job": job.pk, "roi_label": "whole lesion", "sphere": "4,0,23,3.5", "texture_map": "ktrans_per_min"},
+    )
+    assert resp.status_code == 400 and "positive fixed bin width" in resp.content.decode()
+    assert not MaskAnalysis.objects.exists() and not MriParameterSet.objects.exists()
+    resp = client.post(
+        url,
+        {
+            "job": job.pk,
+            "roi_label": "whole lesion",
+            "sphere": "4,0,23,3.5",
+            "texture_map": "ktrans_per_min",
+            "bin_width": "0.01",
+        },
+    )
+    assert resp.status_code == 302
+    ps = MriParameterSet.objects.get()
+    analysis = MaskAnalysis.objects.get()
+    assert analysis.mr_roi_id == ps.mr_roi_id and analysis.lesion == t1 and analysis.status == "pending"
+    assert tasks.analyse_mask(analysis.pk) == "done"
+    analysis.refresh_from_db()
+    # The ROI holds region 1 only (x >= 3): Ktrans 0.12 everywhere, so the texture's mean is the median.
+    assert analysis.voxel_count == ps.voxel_count
+    assert analysis.voxel_volume_mm3 == pytest.approx(ps.volume_ml * 1000)
+    feats = analysis.texture_features
+    assert feats["stat_mean"] == pytest.approx(ps.ktrans_per_min, rel=REL_KTRANS_VE)
+    assert feats["stat_mean"] == pytest.approx(0.12, rel=REL_KTRANS_VE)
+    assert "cm_contrast_3D_avg" in feats and "szm_sze_3D" in feats and "morph_volume" in feats
+    # Voiding the ROI voids the texture analysis with the parameter set.
+    void = reverse("record_void", args=["mri", "mrroi", ps.mr_roi_id])
+    assert client.post(void, {"reason": "wrong lesion"}).status_code == 302
+    analysis.refresh_from_db()
+    assert analysis.voided and "ROI #" in analysis.void_reason
+
+
 def _first_volume(dce_dir: str) -> list[str]:
     return [os.path.join(dce_dir, f"IM_000_{k:03d}.dcm") for k in range(SHAPE[2])]
 
