@@ -15,6 +15,8 @@ SCRIPTS = [
     ("Voxel-wise extended Tofts, vectorised vs curve_fit (issue 5)", ["dce_voxelwise_bench.py"]),
     ("IBSI 1 phantom feature table (issue 5)", ["ibsi1_table.py", "--failures-only"]),
     ("IBSI 1 texture on 64^3 vs pyradiomics (issue 15)", ["texture_bench.py", "--runs", "3"]),
+    ("Voxel-wise IVIM and DKI vs dipy on the same voxels (issue 15)", ["mri_diffusion_bench.py"]),
+    ("Voxel-wise DCE (extended Tofts, 2CXM) vs dcmri on the same voxels (issue 15)", ["dce_dcmri_bench.py"]),
     ("Streamed CSV export vs COPY, peak memory (issue 7)", ["export_bench.py"]),
     ("Trial-scale pages and whole-trial export memory, demo vs load_scale (issue 17)", ["scale_bench.py"]),
 ]
