@@ -1,4 +1,4 @@
-"""SDTMIG 3.4 definitions of the casebook and tracer PK domains: CM, MH, VS, LB, PC (+ SUPPPC), IS and DS.
+"""SDTMIG 3.4 definitions of the casebook and tracer PK domains: CM, MH, VS, LB, PC (+ SUPPPC), PP, IS and DS.
 
 Pure (no Django). Conventions shared by these domains: --SEQ is stable (a fixed slot per source record and
 test, so voiding or editing one record never renumbers another) and --SPID names the source record
@@ -224,6 +224,68 @@ SUPPPC = Dataset(
 )
 SUPPPC_QUALIFIERS = {"PCAELTM": "Actual Elapsed Time from Injection (h)"}
 
+# PP: the stored PK parameters (kinetics.PkParameter) of the serum and PET image-derived curves. PPTESTCD/PPTEST
+# are CDISC PK Parameters terminology where a term exists (LAMZHL, LAMZ, AUCLST, AUCIFO, AUCPEO, R2); HLEFF,
+# HLFAST and TIAC are sponsor-defined (kinetics.parameters.SPONSOR_TESTS).
+PP_TESTS = {
+    "LAMZHL": "Half-Life Lambda z",
+    "LAMZ": "Lambda z",
+    "HLEFF": "Effective Half-Life",
+    "HLFAST": "Half-Life Fast Phase",
+    "AUCLST": "AUC to Last Nonzero Conc",
+    "AUCIFO": "AUC Infinity Obs",
+    "AUCPEO": "AUC %Extrapolation Obs",
+    "R2": "R Squared",
+    "TIAC": "Time-Integrated Activity Coefficient",
+}
+PP_CATS = ("SERUM", "PET IMAGE-DERIVED")
+PP_SCATS = {
+    "bq_ml": "89ZR ACTIVITY CONCENTRATION",
+    "suv_mean": "SUVMEAN",
+    "tiac": "TIAC TRAPEZOID + DECAY TAIL",
+}
+PP_UNITS = ("h", "/h", "%", "h*Bq/mL", "h*g/mL")
+PP_SPECS = (
+    "SERUM",
+    "BLOOD",
+    "LIVER",
+    "SPLEEN",
+    "KIDNEY",
+    "BONE MARROW",
+    "LUNG",
+    "SKELETAL MUSCLE",
+    "TUMOR TISSUE",
+    "REMAINDER OF BODY",
+)
+PP = Dataset(
+    "PP",
+    "Pharmacokinetics Parameters",
+    ("STUDYID", "USUBJID", "PPCAT", "PPGRPID", "PPTESTCD", "PPSEQ"),
+    (
+        *ids("PP"),
+        *_seq("PP"),
+        Var("PPGRPID", "Group ID", length=120, origin="Assigned"),
+        Var(
+            "PPTESTCD", "Parameter Short Name", length=8, terms=tuple(PP_TESTS), core="Req", origin="Derived"
+        ),
+        Var(
+            "PPTEST",
+            "Parameter Name",
+            length=40,
+            terms=tuple(PP_TESTS.values()),
+            core="Req",
+            origin="Derived",
+        ),
+        Var("PPCAT", "Parameter Category", length=20, terms=PP_CATS, origin="Derived"),
+        Var("PPSCAT", "Parameter Subcategory", length=30, terms=tuple(PP_SCATS.values()), origin="Derived"),
+        *_results("PP", unit_terms=PP_UNITS),
+        Var("PPSTAT", "Completion Status", length=8, terms=("NOT DONE",), origin="Derived"),
+        Var("PPREASND", "Reason Parameter Not Calculated", length=200, origin="Derived"),
+        Var("PPSPEC", "Specimen Material Type", length=20, terms=PP_SPECS, core="Exp", origin="Derived"),
+        dtc_var("PPRFTDTC", "Date/Time of Reference Point", LOCAL_DTC),
+    ),
+)
+
 IS_TESTS = {"ADA": "Anti-Drug Antibody", "ADATITER": "Anti-Drug Antibody Titer"}
 IS_RESULTS = ("POSITIVE", "NEGATIVE")
 IS = Dataset(
@@ -280,7 +342,7 @@ DS = Dataset(
     ),
 )
 
-DATASETS = (CM, MH, VS, LB, PC, SUPPPC, IS, DS)
+DATASETS = (CM, MH, VS, LB, PC, SUPPPC, PP, IS, DS)
 CLASSES = {
     "CM": "INTERVENTIONS",
     "MH": "EVENTS",
@@ -288,6 +350,7 @@ CLASSES = {
     "VS": "FINDINGS",
     "LB": "FINDINGS",
     "PC": "FINDINGS",
+    "PP": "FINDINGS",
     "IS": "FINDINGS",
     "SUPPPC": "RELATIONSHIP",
 }
@@ -297,7 +360,23 @@ STRUCTURES = {
     "VS": "One record per vital sign measurement per time point per visit per subject",
     "LB": "One record per lab test per time point per visit per subject",
     "PC": "One record per sample characteristic or time-point concentration per reference time point",
+    "PP": "One record per PK parameter per curve (serum or PET organ/lesion) per tracer injection per subject",
     "IS": "One record per test per specimen per subject",
     "DS": "One record per disposition status or protocol milestone per subject",
     "SUPPPC": "One record per supplemental qualifier per PC record",
 }
+
+# Define-XML methods of the derived PP values (define_xml merges DEFINE_METHODS and DEFINE_DERIVED).
+DEFINE_METHODS = {
+    "MT.PKPARAM": (
+        "PK parameters of the serum and PET image-derived curves",
+        "Stored by the system's PK analysis (kinetics.PkParameter, audited) with quant.pk: values decay-corrected "
+        "to injection; mono- or bi-exponential fit chosen by AICc on log residuals; LAMZHL = ln 2 / terminal rate "
+        "(the biological half-life), HLEFF from 1/T_eff = 1/T_bio + 1/T_phys (89Zr 78.41 h), HLFAST the faster "
+        "bi-exponential phase; AUC by linear-up/log-down trapezoids from the fitted intercept at injection, "
+        "AUCIFO = AUCLST + C_last / lambda_z, AUCPEO its extrapolated percentage; R2 of the fitted model; TIAC "
+        "(h) by trapezoids of the organ's fraction of injected activity plus the physical-decay tail, sphere VOIs "
+        "scaled to the ICRP Publication 89 reference organ mass of the participant's sex.",
+    ),
+}
+DEFINE_DERIVED = {"PPORRES": "MT.PKPARAM", "PPSTRESC": "MT.PKPARAM", "PPSTRESN": "MT.PKPARAM"}

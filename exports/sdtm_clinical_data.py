@@ -1,4 +1,4 @@
-"""Rows of the casebook and tracer PK domains (CM, MH, VS, LB, PC, SUPPPC, IS, DS), streamed a database chunk
+"""Rows of the casebook and tracer PK domains (CM, MH, VS, LB, PC, SUPPPC, PP, IS, DS), streamed a database chunk
 at a time and scoped to the user's sites.
 
 --SEQ is stable: every source record of a subject takes a rank in creation order (voided records keep theirs)
@@ -36,6 +36,7 @@ from casebook.models import (
 )
 from exports import sdtm_clinical as cl
 from exports.sdtm_vars import STUDYID
+from kinetics.models import PkParameter
 from quant.labs.criteria import TESTS as GRADED_TESTS
 from trial import access
 from trial.models import Participant, TracerDose, Visit
@@ -417,6 +418,47 @@ def iter_pc(user: Any, *, supp: bool = False) -> Iterator[Row]:
     yield from _stream(user, [(PkSample, ("participant", "tracer_dose"), sample)], 1)
 
 
+# -- PP ---------------------------------------------------------------------------------------------------------
+def _injections(user: Any) -> dict[tuple[int, str], dt.datetime]:
+    """First live tracer dose of each (participant, tracer visit code) of the user's sites: PPRFTDTC."""
+    doses = access.scope_to_user(TracerDose.objects.filter(voided=False), user).order_by("administered_at")
+    out: dict[tuple[int, str], dt.datetime] = {}
+    for pid, code, when in doses.values_list("participant_id", "visit__code", "administered_at").iterator(
+        chunk_size=CHUNK
+    ):
+        out.setdefault((pid, code), when)
+    return out
+
+
+def iter_pp(user: Any) -> Iterator[Row]:
+    """The stored PK parameters (kinetics.PkParameter): one row each, PPGRPID naming the curve."""
+    injections = _injections(user)
+
+    def parameter(p: PkParameter, s: Subject, ctx: Context, seq: Callable[[int], int]) -> Iterator[Row]:
+        value = p.value
+        text = "" if value is None else f"{value:.6g}"
+        unit = p.unit if text else ""
+        injected = injections.get((p.participant_id, p.tracer_visit_code))
+        yield _head("PP", s, "PP", seq(0), f"PKPARAM-{p.pk}") | {
+            "PPGRPID": f"{p.tracer_visit_code}:{p.series_key}:{p.quantity}"[:120],
+            "PPTESTCD": p.test_code,
+            "PPTEST": p.test_name,
+            "PPCAT": "SERUM" if p.category == "serum" else "PET IMAGE-DERIVED",
+            "PPSCAT": cl.PP_SCATS.get(p.quantity, ""),
+            "PPORRES": text,
+            "PPORRESU": unit,
+            "PPSTRESC": text,
+            "PPSTRESN": value,
+            "PPSTRESU": unit,
+            "PPSTAT": "" if text else "NOT DONE",
+            "PPREASND": "" if text else p.not_done_reason,
+            "PPSPEC": p.specimen,
+            "PPRFTDTC": s.local(injected),
+        }
+
+    yield from _stream(user, [(PkParameter, ("participant",), parameter)], 1)
+
+
 # -- IS ---------------------------------------------------------------------------------------------------------
 def iter_is(user: Any) -> Iterator[Row]:
     def ada(a: AdaSample, s: Subject, ctx: Context, seq: Callable[[int], int]) -> Iterator[Row]:
@@ -478,6 +520,7 @@ STREAMS: dict[str, Callable[[Any], Iterator[Row]]] = {
     "LB": iter_lb,
     "PC": iter_pc,
     "SUPPPC": lambda user: iter_pc(user, supp=True),
+    "PP": iter_pp,
     "IS": iter_is,
     "DS": iter_ds,
 }

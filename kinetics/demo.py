@@ -24,6 +24,7 @@ from imaging import demo as imaging_demo
 from imaging import services as imaging_services
 from imaging.models import Modality, Scan
 from imaging.upload import temp_upload_dir
+from kinetics import services as kinetics_services
 from quant.pet.phantom import SCAN_START, Lesion, PhantomSpec, write_phantom
 from trial.audit import AuditContext, audited_create
 from trial.models import AuditSource, TracerDose, Visit, VisitStatus
@@ -212,3 +213,9 @@ def build_demo(participants: list[Any], users: dict[str, Any], rng: random.Rando
                 if scan is None or scan.uploads.exists():
                     continue
                 _ingest(scan, dose, user, rng)
+        # the PK parameters SDTM PP and the sponsor API export (with a broker, VOI results still being computed
+        # are picked up by a later `manage.py pk_parameters`)
+        kinetics_services.pk_parameters_refresh(
+            ctx=AuditContext(user=user, source=AuditSource.IMPORT, request_id="demo-load"),
+            participant=participant,
+        )

@@ -14,7 +14,7 @@ from typing import Any
 
 from casebook.models import PkSample
 from imaging.models import Modality, SeriesUpload, VoiKind, VoiResult, VoiSource
-from kinetics.models import DosimetryExport
+from kinetics.models import DosimetryExport, PkParameter
 from quant.pk import units
 from trial.models import Participant
 
@@ -214,3 +214,10 @@ def data_version(*parts: Any) -> str:
 
 def dosimetry_exports(participant: Participant) -> list[DosimetryExport]:
     return list(participant.dosimetry_exports.filter(voided=False).select_related("exported_by")[:20])
+
+
+def stored_parameters(participant: Participant) -> list[PkParameter]:
+    """The participant's live stored PK parameters (the caller scoped the participant)."""
+    return list(
+        participant.pk_parameters.filter(voided=False).order_by("tracer_visit_code", "series_key", "id")
+    )

@@ -1,4 +1,5 @@
-"""Writes of the PK side: recording a TIAC export handed to dosimetry software (audited)."""
+"""Writes of the PK side: recording a TIAC export handed to dosimetry software and storing the PK parameters
+of a participant's curves (both audited)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import hashlib
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from kinetics import parameters, selectors
 from kinetics.analysis import TiacTable, tiac_csv
-from kinetics.models import DosimetryExport
+from kinetics.models import DosimetryExport, PkParameter
 from trial import access
-from trial.audit import AuditContext, audited_create
+from trial.audit import AuditContext, audited_create, audited_update, audited_void
+from trial.duplicates import lock_participant
 from trial.models import Participant
 
 
@@ -37,3 +40,70 @@ def dosimetry_export_record(
     )
     audited_create(export, ctx=ctx, reason=f"TIAC export for dosimetry ({table.method})")
     return export, data
+
+
+REFRESH_REASON = "PK parameters recomputed from the current curves"
+
+
+def _fields(p: parameters.Parameter, digest: str) -> dict:
+    return {
+        "series_label": p.series_label[:120],
+        "category": p.category,
+        "specimen": p.specimen,
+        "test_name": p.test_name,
+        "value": p.value,
+        "unit": p.unit,
+        "not_done_reason": p.not_done_reason[:200],
+        "fit_model": p.model,
+        "n_points": p.n_points,
+        "method": parameters.METHOD_TEXT,
+        "inputs_sha256": digest,
+    }
+
+
+@transaction.atomic
+def pk_parameters_refresh(*, ctx: AuditContext, participant: Participant) -> dict[str, int]:
+    """Store the participant's PK parameters as computed now: new ones created, changed ones updated, ones no
+    longer computed voided (all audited); unchanged rows are not touched. Returns the counts.
+
+    A person needs the imaging capability at the participant's site; a system context (no user: the demo, the
+    `pk_parameters` command) may refresh any participant.
+    """
+    if ctx.user is not None:
+        access.require(ctx.user, "imaging", participant.site_id)
+    lock_participant(participant)  # one refresh of a participant at a time
+    points = selectors.participant_points(participant)
+    curve_digests = parameters.digests(points, participant.sex)
+    wanted = {p.key: p for p in parameters.compute(points, participant.sex)}
+    stored = {
+        (r.tracer_visit_code, r.series_key, r.quantity, r.test_code): r
+        for r in PkParameter.objects.select_for_update().filter(participant=participant, voided=False)
+    }
+    counts = {"created": 0, "updated": 0, "voided": 0, "unchanged": 0}
+    for key, p in wanted.items():
+        data = _fields(p, curve_digests[(p.tracer_visit_code, p.series_key)])
+        row = stored.get(key)
+        if row is None:
+            audited_create(
+                PkParameter(
+                    participant=participant,
+                    tracer_visit_code=p.tracer_visit_code,
+                    series_key=p.series_key,
+                    quantity=p.quantity,
+                    test_code=p.test_code,
+                    **data,
+                ),
+                ctx=ctx,
+                reason=REFRESH_REASON,
+            )
+            counts["created"] += 1
+        elif any(getattr(row, k) != v for k, v in data.items()):
+            audited_update(row, ctx=ctx, data=data, reason=REFRESH_REASON)
+            counts["updated"] += 1
+        else:
+            counts["unchanged"] += 1
+    for key, row in stored.items():
+        if key not in wanted:
+            audited_void(row, ctx=ctx, reason="No longer computed from the current curves")
+            counts["voided"] += 1
+    return counts

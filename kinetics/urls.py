@@ -12,4 +12,5 @@ urlpatterns = [
     path("participants/<int:participant_pk>/curves.png", views.participant_plot, name="participant_plot"),
     path("participants/<int:participant_pk>/series.csv", views.series_csv, name="series_csv"),
     path("participants/<int:participant_pk>/tiac/", views.tiac_export, name="tiac_export"),
+    path("participants/<int:participant_pk>/parameters/", views.parameters_store, name="parameters_store"),
 ]

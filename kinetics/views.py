@@ -9,8 +9,9 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
+from django.urls import reverse
 
-from kinetics import analysis, cohort, plots, selectors, services
+from kinetics import analysis, cohort, parameters, plots, selectors, services
 from kinetics.models import TiacMethod
 from quant.pk.constants import ZR89_HALF_LIFE_H
 from quant.pk.fit import MODELS
@@ -73,7 +74,31 @@ def participant(request: HttpRequest, participant_pk: int) -> HttpResponse:
             "method_labels": TiacMethod.choices,
             "exports": selectors.dosimetry_exports(person),
             "can_export": access.can(request.user, "imaging", person.site_id),
+            **_stored(person, points),
         },
+    )
+
+
+def _stored(person, points) -> dict[str, Any]:
+    stored = selectors.stored_parameters(person)
+    current = parameters.digests(points, person.sex)
+    up_to_date = all(current.get((r.tracer_visit_code, r.series_key)) == r.inputs_sha256 for r in stored)
+    return {"stored": stored, "stored_current": bool(stored) and up_to_date}
+
+
+def parameters_store(request: HttpRequest, participant_pk: int) -> HttpResponse:
+    """POST: recompute the participant's PK parameters and store what changed (audited)."""
+    person = participant_get(user=request.user, pk=participant_pk)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    try:
+        counts = services.pk_parameters_refresh(ctx=AuditContext.from_request(request), participant=person)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "PK parameters stored: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return redirect(
+        reverse("kinetics:participant", kwargs={"participant_pk": person.pk}) + "#stored-parameters"
     )
 
 

@@ -52,6 +52,7 @@ NOT_CORRECTABLE = frozenset(
 NOT_CORRECTABLE_RESOURCES = frozenset(
     {
         "suv-metrics",
+        "pk-parameters",
         "best-responses",
         "status-changes",
         "scan-findings",

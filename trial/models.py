@@ -216,6 +216,12 @@ class VisitDefinition(models.Model):
         blank=True,
         help_text="Casebook forms the visit expects once its window opens (form keys, optionally form:qualifier).",
     )
+    # A PET time point of a tracer injection (protocol `pet_time_points`): its scan is checked in hours.
+    hours_after_anchor = models.FloatField(
+        null=True, blank=True, help_text="PET time point: nominal hours after the tracer injection (anchor)."
+    )
+    window_hours_before = models.FloatField(null=True, blank=True, help_text="PET time point: hours before.")
+    window_hours_after = models.FloatField(null=True, blank=True, help_text="PET time point: hours after.")
 
     class Meta:
         ordering = ["protocol_version", "order"]
@@ -286,7 +292,7 @@ class TracerDose(ClinicalRecord):
         ordering = ["administered_at"]
 
     def __str__(self) -> str:
-        return f"Tracer {self.activity_before_mbq - self.residual_mbq} MBq at {self.administered_at:%Y-%m-%d %H:%M}"
+        return f"Tracer {self.activity_before_mbq - self.residual_mbq} MBq at {self.administered_at:%Y-%m-%d %H:%M} UTC"
 
     @property
     def net_injected_mbq(self) -> Decimal:
@@ -304,7 +310,7 @@ class AntiPD1Dose(ClinicalRecord):
         ordering = ["administered_at"]
 
     def __str__(self) -> str:
-        return f"{self.get_drug_display()} {self.dose_mg} mg at {self.administered_at:%Y-%m-%d %H:%M}"
+        return f"{self.get_drug_display()} {self.dose_mg} mg at {self.administered_at:%Y-%m-%d %H:%M} UTC"
 
 
 class AuditAction(models.TextChoices):

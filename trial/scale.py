@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from trial.audit_chain import CHAIN_LOCK_KEY, GENESIS, entry_digest, seal_pending
 from trial.models import AuditEntry, Participant, ParticipantStatus, Site, Visit, VisitStatus
-from trial.schedule import plan_visits
+from trial.schedule import pet_hours_plan, plan_visits
 
 CHUNK = 50_000
 TUMOURS = ["Melanoma", "Non-small cell lung cancer", "Renal cell carcinoma", "Urothelial carcinoma"]
@@ -215,7 +215,7 @@ class ScaleLoader:
                         "updated_at": now,
                         "_site_id": p["site_id"],
                         "_study_id": p["study_id"],
-                        "_definition_day": next(d["day"] for d in definitions if d["code"] == planned.definition_code),
+                        "_definition": next(d for d in definitions if d["code"] == planned.definition_code),
                     }
                 )  # fmt: skip
         for visit, pk in zip(visits, _reserve_ids(Visit, len(visits)), strict=True):
@@ -242,8 +242,12 @@ class ScaleLoader:
         rows = []
         for v, pk in zip(candidates, _reserve_ids(Scan, len(candidates)), strict=True):
             tracer_code = ("OT_" if v["code"].startswith("OT_") else "BL_") + "TRACER"
-            if v["kind"] == "pet":
-                hours = float(v["_definition_day"]) * 24.0
+            windows = (float(v["window_before"]) * 24.0, float(v["window_after"]) * 24.0)
+            if v["kind"] == "pet" and (plan := pet_hours_plan(v["_definition"])) is not None:
+                hours, *windows = plan
+                tracer_code = v["_definition"]["anchor"]
+            elif v["kind"] == "pet":
+                hours = float(v["_definition"]["day"]) * 24.0
             else:
                 hours = float(
                     (v["planned_date"] - tracer_dates[(v["participant_id"], tracer_code)]).days * 24
@@ -257,8 +261,8 @@ class ScaleLoader:
                     "modality": "PT" if v["kind"] == "pet" else "MR",
                     "tracer_visit_code": tracer_code,
                     "planned_hours_post_injection": hours,
-                    "window_hours_before": float(v["window_before"]) * 24.0,
-                    "window_hours_after": float(v["window_after"]) * 24.0,
+                    "window_hours_before": windows[0],
+                    "window_hours_after": windows[1],
                     "status": ScanStatus.ACQUIRED
                     if done and self.rng.random() < 0.5
                     else ScanStatus.SCHEDULED,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 
 
@@ -76,4 +77,69 @@ def plan_visits(
 def is_out_of_window(planned: dt.date, window_before: int, window_after: int, actual: dt.date) -> bool:
     return not (
         planned - dt.timedelta(days=window_before) <= actual <= planned + dt.timedelta(days=window_after)
+    )
+
+
+PET_FORMS = ("pet-images",)
+
+
+def pet_time_point_visit(tracer: dict, point: dict) -> dict:
+    """One calendar row (kind "pet", anchored on the tracer visit) for one PET time point of an injection.
+
+    A time point gives its nominal `hours` after the injection and its window `window_hours_before` /
+    `window_hours_after` (hours). The visit's planned day is the nominal hours rounded to whole days after the
+    tracer visit; its date window (days) is the smallest that holds every date the hour window can fall on:
+    before = day - floor((hours - before_h) / 24), after = ceil((hours + after_h) / 24) - day.
+    """
+    code = str(point.get("code", "")).strip()
+    if not code:
+        raise ValueError(f"A PET time point of {tracer['code']} has no code.")
+    hours = float(point["hours"])
+    before_h = float(point.get("window_hours_before", 0))
+    after_h = float(point.get("window_hours_after", 0))
+    if not math.isfinite(hours) or hours <= 0:
+        raise ValueError(f"PET time point {code}: hours after injection must be positive (got {hours:g}).")
+    if min(before_h, after_h) < 0 or not math.isfinite(before_h + after_h):
+        raise ValueError(f"PET time point {code}: window hours must be zero or positive.")
+    day = int(math.floor(hours / 24.0 + 0.5))
+    return {
+        "code": code,
+        "name": point.get("name") or f"PET {hours:g} h after {tracer['code']}",
+        "kind": "pet",
+        "anchor": tracer["code"],
+        "day": day,
+        "window_before": max(0, day - math.floor((hours - before_h) / 24.0)),
+        "window_after": max(0, math.ceil((hours + after_h) / 24.0) - day),
+        "procedure": bool(point.get("procedure", True)),
+        "forms": list(point.get("forms", PET_FORMS)),
+        "hours": hours,
+        "window_hours_before": before_h,
+        "window_hours_after": after_h,
+    }
+
+
+def expand_pet_time_points(visits: list[dict]) -> list[dict]:
+    """The calendar with each tracer visit's `pet_time_points` (any number) as PET visit rows right after it.
+
+    Codes must be unique across the calendar (ValueError otherwise).
+    """
+    out: list[dict] = []
+    for visit in visits:
+        points = visit.get("pet_time_points") or []
+        out.append({k: v for k, v in visit.items() if k != "pet_time_points"})
+        out.extend(pet_time_point_visit(visit, point) for point in points)
+    codes = [v["code"] for v in out]
+    if duplicates := sorted({c for c in codes if codes.count(c) > 1}):
+        raise ValueError(f"Visit codes repeat in the calendar: {', '.join(duplicates)}.")
+    return out
+
+
+def pet_hours_plan(definition: dict) -> tuple[float, float, float] | None:
+    """(nominal hours after the injection, window hours before, after) of a PET time point row, else None."""
+    if definition.get("hours") is None:
+        return None
+    return (
+        float(definition["hours"]),
+        float(definition.get("window_hours_before") or 0.0),
+        float(definition.get("window_hours_after") or 0.0),
     )

@@ -173,6 +173,9 @@ def _definitions_as_dicts(pv: ProtocolVersion) -> list[dict]:
             "repeat_every_days": d.repeat_every_days,
             "repeat_count": d.repeat_count,
             "procedure": d.is_study_procedure,
+            "hours": d.hours_after_anchor,
+            "window_hours_before": d.window_hours_before,
+            "window_hours_after": d.window_hours_after,
         }
         for d in pv.visit_definitions.all()
     ]

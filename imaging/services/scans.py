@@ -15,11 +15,22 @@ from trial.versioning import lock_current
 
 
 def _plan_for(visit: Visit) -> dict[str, Any]:
-    """Tracer visit, planned hours after it and the window in hours, from the protocol calendar."""
+    """Tracer visit, planned hours after it and the window in hours, from the protocol calendar.
+
+    A PET time point of the calendar (`pet_time_points` of a tracer visit) gives its hours and hour window;
+    otherwise (an unscheduled visit, MRI) the hours come from the visit dates and the window from its days.
+    """
     definition = visit.definition
     anchor = definition.anchor if definition else ""
     prefix = "OT_" if visit.code.startswith("OT_") else "BL_"
     tracer_code = anchor if anchor.endswith("TRACER") else f"{prefix}TRACER"
+    if visit.kind == "pet" and definition is not None and definition.hours_after_anchor is not None:
+        return {
+            "tracer_visit_code": tracer_code,
+            "planned_hours_post_injection": float(definition.hours_after_anchor),
+            "window_hours_before": float(definition.window_hours_before or 0.0),
+            "window_hours_after": float(definition.window_hours_after or 0.0),
+        }
     if visit.kind == "pet" and definition is not None:
         hours = float(definition.day) * 24.0
     else:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from quant.pk.constants import decay_factor
 
-# ICRP Publication 89 (2002) adult reference values: organ masses in g (blood: volume in mL).
+# ICRP Publication 89 (2002) Table 2.8 adult reference values: organ masses in g (blood: volume in mL); lungs
+# "with blood". Verified in tests/quant/pk/test_icrp89_reference_masses.py (sources named there).
 REFERENCE_AMOUNT = {
     "M": {
         "liver": 1800.0,
