@@ -1,5 +1,10 @@
-"""Monitoring state in the ODM Snapshot: casebook sign-offs as ODM `Signature` elements of the SubjectData,
+"""Monitoring state in the ODM files: casebook sign-offs as ODM `Signature` elements of the SubjectData,
 queries, source data verification marks and freezes/locks in the cd8 vendor-extension namespace.
+
+Snapshot: every subject's and live record's current state. Transactional: `changed` finds, from the audit
+entries of the file's window (after its cursor, below the feed horizon), the subjects and records whose sign-off,
+AE e-signature, queries, SDV marks or locks changed; the file then carries their complete current state
+(exports.odm_stream, "monitoring status" at the end of ClinicalData).
 
 ODM 1.3.2 has no `xs:any` for foreign elements in ClinicalData; its extension points are the empty
 `*ElementExtension` groups at the end of SubjectData, ItemGroupData and ItemData, which a vendor schema
@@ -14,10 +19,14 @@ The monitoring and queries apps sit above `exports` in the layers, so their mode
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import reduce
+from operator import or_
 from typing import Any
 
 from django.apps import apps
+from django.db.models import Q, QuerySet
 from lxml import etree
 
 from exports.odm_meta import Form
@@ -160,6 +169,88 @@ def _load_sdv(state: State, ids: list[int]) -> None:
             state.sdv[(mark["resource"], mark["object_id"])].append(mark)
 
 
+# ---- the Transactional window ---------------------------------------------------------------------------------
+
+# The audited models whose changes alter the monitoring status a Transactional file carries.
+WINDOW_MODELS = (
+    ("monitoring", "casebooksignature"),
+    ("monitoring", "datalock"),
+    ("monitoring", "sdvmark"),
+    ("queries", "query"),  # every step of a query (raise, answer, close, reopen) audits the query itself
+    ("safety", "aesignature"),
+)
+ID_CHUNK = 5000
+
+
+@dataclass
+class Window:
+    """What changed in a Transactional file's window: participant id -> record keys whose queries, SDV marks,
+    record locks or AE e-signature changed (an empty set: only the casebook's sign-off or casebook, site or
+    study locks changed)."""
+
+    records: dict[int, set[RecordKey]] = field(default_factory=lambda: defaultdict(set))
+
+    def touch(self, participant_id: int | None, key: RecordKey | None = None) -> None:
+        if participant_id is None:
+            return
+        keys = self.records[participant_id]
+        if key is not None:
+            keys.add((key[0], int(key[1])))
+
+
+def window_entries(entries: QuerySet) -> QuerySet:
+    """`entries` (audit entries of the window) narrowed to the monitoring models."""
+    return entries.filter(reduce(or_, (Q(app_label=a, model=m) for a, m in WINDOW_MODELS)))
+
+
+def changed(entries: QuerySet, participants: dict[int, int]) -> Window:
+    """The window's monitoring changes, for the participants in scope (participant id -> site id)."""
+    window = Window()
+    rows = window_entries(entries).order_by().values_list("app_label", "model", "object_id").distinct()
+    ids: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for app_label, model_name, object_id in rows.iterator(ID_CHUNK):
+        if object_id.isdigit():
+            ids[(app_label, model_name)].append(int(object_id))
+    for (app_label, model_name), pks in ids.items():
+        model = _model(app_label, model_name)
+        if model is None:
+            continue
+        for start in range(0, len(pks), ID_CHUNK):
+            _touch(
+                window, model_name, model.objects.filter(pk__in=pks[start : start + ID_CHUNK]), participants
+            )
+    for pid in [p for p in window.records if p not in participants]:
+        del window.records[pid]
+    return window
+
+
+def _touch(window: Window, model_name: str, qs: QuerySet, participants: dict[int, int]) -> None:
+    if model_name == "casebooksignature":
+        for pid in qs.values_list("participant_id", flat=True):
+            window.touch(pid)
+    elif model_name == "aesignature":
+        for pid, ae_ids in qs.values_list("participant_id", "adverse_event_ids"):
+            for ae_id in ae_ids or []:
+                window.touch(pid, ("adverse-events", ae_id))
+    elif model_name in ("sdvmark", "query"):
+        for pid, resource, object_id in qs.values_list("participant_id", "resource", "object_id"):
+            window.touch(pid, (resource, object_id))
+    else:  # datalock: a record's, a casebook's, every casebook of a site or of the study (released or live)
+        for scope, pid, site_id, resource, object_id in qs.values_list(
+            "scope", "participant_id", "site_id", "resource", "object_id"
+        ):
+            if scope == "record":
+                window.touch(pid, (resource, object_id))
+            elif scope == "participant":
+                window.touch(pid)
+            else:
+                covered: Iterable[int] = (
+                    participants if scope == "study" else [p for p, s in participants.items() if s == site_id]
+                )
+                for covered_pid in covered:
+                    window.touch(covered_pid)
+
+
 # ---- writing ---------------------------------------------------------------------------------------------------
 
 
@@ -180,6 +271,21 @@ def casebook_signature(sig: dict[str, Any]) -> etree._Element:
 def subject_extension(state: State, participant_id: int) -> list[etree._Element]:
     """cd8:Lock elements for the freezes and locks covering the casebook (its own, its site's, the study's)."""
     return [_lock(lock) for lock in state.subject_locks.get(participant_id, [])]
+
+
+def signers(participant_ids: list[int]) -> dict[str, str]:
+    """User OID -> printed name of the live casebook and AE signatures of these participants."""
+    out: dict[str, str] = {}
+    for app_label, name in (("monitoring", "CasebookSignature"), ("safety", "AeSignature")):
+        model = _model(app_label, name)
+        if model is None:
+            continue
+        for start in range(0, len(participant_ids), ID_CHUNK):
+            qs = model.objects.filter(
+                voided=False, participant_id__in=participant_ids[start : start + ID_CHUNK]
+            )
+            out |= {f"U.{u}": n for u, n in qs.values_list("signer__username", "printed_name").distinct()}
+    return out
 
 
 def annotate_group(group: etree._Element, form: Form, record_id: int, state: State) -> None:

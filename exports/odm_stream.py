@@ -12,6 +12,20 @@ Update with only the changed items (IsNull for a cleared value), Remove for a vo
 record moves to another visit. Values reached through related tables are rebuilt from the record's foreign
 keys; what the audit entries cannot carry (computed columns) is sent last as an Update "current values at
 export", so a strict importer that applies the file ends with exactly the Snapshot's live values.
+
+Then the monitoring status changed in the file's window (exports.odm_monitoring.changed: casebook sign-offs,
+AE e-signatures, queries with their threads, SDV marks, freezes and locks, from their audit entries after the
+cursor and below the horizon; the whole status for a file from the start). For each subject touched, one
+SubjectData TransactionType="Context" whose AuditRecord has SourceID "export:monitoring" and which carries the
+casebook's complete current status: its live sign-off as ODM Signature (SignatureDef SD.CASEBOOK.<MEANING>, the
+content hash in CryptoBindingManifest; none when no live sign-off) and every live casebook, site and study
+freeze/lock as cd8:Lock (none: none live). Inside it, for each live record touched, an ItemGroupData
+TransactionType="Context" (no ItemData: values do not change) with an AuditRecord, the AE's live e-signature
+as ODM Signature, and the record's complete current cd8:Query (with its cd8:Message thread), cd8:SDV and
+cd8:Lock elements at the ItemGroupData extension point, the field named by their Field attribute (a record
+touched whose list is empty: its queries, marks or locks are gone, e.g. a released lock). Valid against the
+official schema with the cd8 extension (exports/schemas/odm-1.3.2-cd8), and against the official schema alone
+once the cd8 elements are removed.
 """
 
 from __future__ import annotations
@@ -49,6 +63,10 @@ from trial.models import AuditAction, Participant, Visit
 FLUSH_BYTES = 64 * 1024
 SUBJECT_CHUNK = 50
 RECONCILE_REASON = "Values current at export (derived or reached through related records)"
+MONITORING_REASON = (
+    "Monitoring status current at export: sign-off, e-signatures, queries, SDV marks and locks changed since "
+    "the cursor"
+)
 
 
 @dataclass(frozen=True)
@@ -265,6 +283,7 @@ class _Transactions:
         self.resolver = Resolver()
         self.subjects = dict(_participants(scope).values_list("id", "study_id"))
         self.site_codes = dict(_participants(scope).values_list("id", "site__code"))
+        self.site_ids = dict(_participants(scope).values_list("id", "site_id"))
         self.known_subjects: set[int] = set()
 
     def entries(self, form: Form) -> QuerySet:
@@ -281,14 +300,65 @@ class _Transactions:
     def write(self, xf) -> Iterator[None]:
         forms = odm_meta.forms()
         xf.write(study_element(forms))
-        xf.write(
-            admin_element(self.scope, users=self._users(forms), signatures=odm_monitoring.casebook_meanings())
-        )
+        window = odm_monitoring.changed(self._window(), self.site_ids)
+        users = self._users(forms) | odm_monitoring.signers(sorted(window.records))
+        xf.write(admin_element(self.scope, users=users, signatures=odm_monitoring.casebook_meanings()))
         if self.after != START:
             self.known_subjects = self._subjects_before_cursor()
         with xf.element(el("ClinicalData"), StudyOID=odm_meta.STUDY_OID, MetaDataVersionOID=odm_meta.MDV_OID):
             for form in forms:
                 yield from self._form(xf, form)
+            yield from self._monitoring(xf, forms, window)
+
+    def _window(self) -> QuerySet:
+        """Every audit entry of this file's window (site scope applied through the participants)."""
+        qs = changes._entries().filter(tx__lt=self.upto)
+        if self.after != START:
+            qs = qs.filter(Q(tx__gt=self.after.txid) | Q(tx=self.after.txid, id__gt=self.after.entry_id))
+        return qs
+
+    def _monitoring(self, xf, forms: tuple[Form, ...], window: odm_monitoring.Window) -> Iterator[None]:
+        """The monitoring status of the subjects and records touched in the window (module docstring)."""
+        by_name = {form.name: form for form in forms}
+        pids = sorted(pid for pid in window.records if pid in self.known_subjects)
+        audit = {"user": "U.SYSTEM", "location": "LOC.SPONSOR", "at": self.created}
+        audit |= {"reason": MONITORING_REASON, "source": "export:monitoring"}
+        for start in range(0, len(pids), SUBJECT_CHUNK):
+            chunk = pids[start : start + SUBJECT_CHUNK]
+            state = odm_monitoring.load(chunk)
+            ae_signatures = _signatures(chunk)
+            groups = self._monitored_groups(chunk, window, by_name)
+            for pid in chunk:
+                subject = top("SubjectData", SubjectKey=self.subjects[pid], TransactionType="Context")
+                subject.append(audit_record(audit))
+                signature = state.signatures.get(pid)
+                if signature is not None:
+                    subject.append(odm_monitoring.casebook_signature(signature))
+                etree.SubElement(subject, el("SiteRef"), LocationOID=f"LOC.{self.site_codes[pid]}")
+                _context_groups(subject, groups.get(pid, []), state, ae_signatures, audit)
+                subject.extend(odm_monitoring.subject_extension(state, pid))
+                xf.write(subject)
+            yield None
+
+    def _monitored_groups(
+        self, chunk: list[int], window: odm_monitoring.Window, by_name: dict[str, Form]
+    ) -> dict[int, list[tuple[tuple[str, int], Form, int]]]:
+        """Participant id -> ((event OID, repeat key), form, record id) of the live records touched, in order."""
+        wanted: dict[str, set[int]] = {}
+        for pid in chunk:
+            for resource, pk in window.records[pid]:
+                if resource in by_name:
+                    wanted.setdefault(resource, set()).add(pk)
+        out: dict[int, list[tuple[tuple[str, int], Form, int]]] = {}
+        for name, pks in wanted.items():
+            form = by_name[name]
+            for row in _live_rows(form, self.scope).filter(pk__in=sorted(pks)).iterator(2000):
+                participant_id, event_oid, repeat = self._row_location(form, row)
+                if participant_id in chunk:
+                    out.setdefault(participant_id, []).append(((event_oid, repeat), form, row["id"]))
+        for groups in out.values():
+            groups.sort(key=lambda g: (g[0][0] != odm_meta.SUBJECT_EVENT, g[0][1], g[1].name, g[2]))
+        return out
 
     def _users(self, forms: tuple[Form, ...]) -> dict[str, str]:
         users = {"U.SYSTEM": "system"}
@@ -434,3 +504,29 @@ def _audit(entry: Any, site_codes: dict[int, str]) -> dict[str, Any]:
         "reason": entry.reason,
         "source": source,
     }
+
+
+def _context_groups(
+    subject: etree._Element, groups: list, state: odm_monitoring.State, ae_signatures: dict, audit: dict
+) -> None:
+    """Context StudyEventData > FormData > ItemGroupData carrying each record's AE signature and cd8 status."""
+    parents: dict[tuple, etree._Element] = {}
+    for (event_oid, repeat), form, pk in groups:
+        event_el = parents.get((event_oid, repeat))
+        if event_el is None:
+            attrs = {"StudyEventOID": event_oid, "TransactionType": "Context"}
+            if event_oid != odm_meta.SUBJECT_EVENT:
+                attrs["StudyEventRepeatKey"] = str(repeat)
+            event_el = parents[(event_oid, repeat)] = etree.SubElement(subject, el("StudyEventData"), attrs)
+        form_el = parents.get((event_oid, repeat, form.name))
+        if form_el is None:
+            form_el = parents[(event_oid, repeat, form.name)] = etree.SubElement(
+                event_el, el("FormData"), FormOID=form.form_oid, TransactionType="Context"
+            )
+        group = item_group(form, pk, {}, "Context")
+        sig = ae_signatures.get(pk) if form.name == "adverse-events" else None
+        if sig is not None:
+            _attach_signature(group, sig)
+        group.insert(0, audit_record(audit))
+        odm_monitoring.annotate_group(group, form, pk, state)
+        form_el.append(group)

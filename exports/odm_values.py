@@ -102,4 +102,10 @@ class Resolver:
         return self.follow(form.resource.model, state, pk, form.visit_path) if form.visit_path else None
 
     def participant_id(self, form: Form, state: dict[str, Any], pk: Any) -> Any:
-        return self.follow(form.resource.model, state, pk, form.participant_fk)
+        """The record's participant; when its audit entries do not carry the link at all (a query's or an SDV
+        mark's entries name what changed, not their participant), the row's own link, which never changes."""
+        path = form.participant_fk
+        model = form.resource.model
+        if path not in ("id", "pk") and model._meta.get_field(path.partition("__")[0]).attname not in state:
+            return self.lookup(model, pk, path)
+        return self.follow(model, state, pk, path)

@@ -34,16 +34,29 @@ def _refused(instance: Any, what: str) -> bool:
     return refused_before_work(instance, ctx=_ctx(), what=what) is not None
 
 
-def _finish(instance: Any, what: str, store: Any) -> str:
+def _finish(instance: Any, what: str, store: Any, files: list[str] | None = None) -> str:
     """Run `store()` (the result's audited writes); a lock that arrived during the computation refuses it
-    whole (recorded, nothing written) instead of failing the task silently."""
+    whole (recorded, nothing written) instead of failing the task silently. `files`: the paths `store()` saved
+    on the storage as it went; when the writes do not commit (refused or failed) they are removed, so no
+    partial map is left behind with no record pointing at it."""
     try:
         with transaction.atomic():
             store()
     except RecordLocked as exc:
+        _remove(files)
         report_refusal(instance, ctx=_ctx(), what=what, refusal=exc)
         return "refused"
+    except BaseException:
+        _remove(files)
+        raise
     return "done"
+
+
+def _remove(files: list[str] | None) -> None:
+    from django.core.files.storage import default_storage
+
+    for path in files or []:
+        default_storage.delete(path)
 
 
 def _fail(instance: Any, exc: Exception, what: str) -> None:
@@ -189,6 +202,11 @@ def fit_voxelwise(parameter_set_id: int) -> str:
         "computed_at": started.isoformat(),
     }
     summary: dict[str, Any] = {}
+    written: list[str] = []  # removed again by _finish unless the writes commit
+
+    def save(name: str, data: bytes) -> str:
+        written.append(store_bytes("derived", name, data))
+        return written[-1]
 
     def store() -> None:
         for name, field in (
@@ -207,9 +225,8 @@ def fit_voxelwise(parameter_set_id: int) -> str:
                 stats=stats,
                 provenance={**prov, "parameter": name, "roi_summary": "median over ROI"},
             )
-            img.file = store_bytes("derived", f"ps{ps.pk}_{name}.nii", mri_io.nifti_bytes(maps[name], affine))
-            png = mri_io.slice_preview_png(maps[name], m, name)
-            img.preview = store_bytes("derived", f"ps{ps.pk}_{name}.png", png)
+            img.file = save(f"ps{ps.pk}_{name}.nii", mri_io.nifti_bytes(maps[name], affine))
+            img.preview = save(f"ps{ps.pk}_{name}.png", mri_io.slice_preview_png(maps[name], m, name))
             audited_create(img, ctx=_ctx(), reason="voxel-wise map computed by worker")
         job_finish(
             ctx=_ctx(),
@@ -218,7 +235,7 @@ def fit_voxelwise(parameter_set_id: int) -> str:
             what="voxel-wise fit",
         )
 
-    return _finish(ps, "voxel-wise fit", store)
+    return _finish(ps, "voxel-wise fit", store, written)
 
 
 @shared_task(acks_late=True)

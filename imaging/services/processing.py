@@ -17,7 +17,7 @@ from imaging import pet_adapters
 from imaging.models import Scan, ScanStatus, SeriesUpload, UploadState
 from imaging.services.common import _compute, _sha256, suv_volume
 from imaging.services.recovery import pause_for_tests
-from imaging.services.vois import _store_voi_result
+from imaging.services.vois import _save_voi_result, _voi_result_values
 from quant.errors import SeriesError
 from quant.pet.series import read_pet_series
 from quant.pet.suv import SuvError
@@ -38,6 +38,7 @@ STATE_FROM: dict[str, set[str]] = {
     },
     UploadState.DONE: {UploadState.PROCESSING},
     UploadState.FAILED: {UploadState.PROCESSING},
+    UploadState.STORED: {UploadState.PROCESSING},  # back after a run refused by a lock (nothing stored)
 }
 
 
@@ -82,7 +83,11 @@ def series_process(upload_id: int) -> dict[str, Any]:
             what="PET series processing",
             refusal=exc,
         )
+        _set_progress(
+            upload_id, state_message=f"Processing refused, nothing stored: {message}"
+        )  # a display hint
         return {"upload": upload_id, "refused": message}
+    previous = upload.state
     started = _set_state(
         upload_id,
         state=UploadState.PROCESSING,
@@ -105,7 +110,7 @@ def series_process(upload_id: int) -> dict[str, Any]:
         return _fail(upload_id, str(exc))
     _set_progress(upload_id, progress=30, state_message="SUV volume computed; rendering the MIP")
     suv = suv_volume(series, result)
-    mip_name, window = _save_mip(upload, suv, series.geometry.spacing)
+    png, window = pet_adapters.render_mip(suv, tuple(series.geometry.spacing))
     _set_progress(upload_id, progress=45, state_message="Computing VOI metrics")
     pause_for_tests()  # PET_PROCESSING_TEST_DELAY_SECONDS: a worker-kill test stops the run here
     provenance_base = {
@@ -123,10 +128,9 @@ def series_process(upload_id: int) -> dict[str, Any]:
         "formula": result.formula,
     }
     vois = list(upload.vois.filter(voided=False))
-    count = 0
+    computed = []  # computed first, stored together below: a refusal leaves nothing half-stored
     for n, voi in enumerate(vois, start=1):
-        _store_voi_result(voi, suv, series.geometry, result, provenance_base)
-        count += 1
+        computed.append((voi, *_voi_result_values(voi, suv, series.geometry, result, provenance_base)))
         _set_progress(upload_id, progress=45 + int(50 * n / max(len(vois), 1)))
     summary = {
         "suv_max": float(suv.max()),
@@ -134,8 +138,51 @@ def series_process(upload_id: int) -> dict[str, Any]:
         "suv_bw_factor": result.suv_bw_factor,
         "decay_time_h": result.decay_time_s / 3600.0,
     }
-    _finish(upload, mip_name, window, summary, count)
-    return {"upload": upload_id, "vois": count, "suv_bw_factor": result.suv_bw_factor}
+    try:
+        _store(upload, computed, png, window, summary)
+    except RecordLocked as exc:  # a freeze or lock that arrived during the computation: nothing was stored
+        return _refused_midway(upload_id, previous, exc)
+    return {"upload": upload_id, "vois": len(computed), "suv_bw_factor": result.suv_bw_factor}
+
+
+def _store(upload: SeriesUpload, computed: list, png: bytes, window: dict, summary: dict) -> None:
+    """Every result of the run in one transaction through the write gate (the upload, each VOI, the scan): all
+    stored, or nothing (the MIP file of a refused or failed run is removed; the earlier one stays in use)."""
+    stored: list[str] = []
+    try:
+        with transaction.atomic():
+            locked = SeriesUpload.objects.select_for_update().get(pk=upload.pk)
+            check_write(locked, action="update", changes={"state": [locked.state, UploadState.DONE]})
+            for voi, metrics, provenance in computed:
+                _save_voi_result(voi, metrics, provenance)
+            stored.append(default_storage.save(f"{upload.storage_dir}/mip.png", ContentFile(png)))
+            previous_mip = locked.mip_path
+            if _finish(upload, stored[0], window, summary, len(computed)):
+                if previous_mip and previous_mip != stored[0]:  # replaced once the new one is committed
+                    transaction.on_commit(lambda: default_storage.delete(previous_mip))
+            else:  # voided meanwhile: this run's MIP is not used
+                transaction.on_commit(lambda: default_storage.delete(stored[0]))
+    except BaseException:
+        for name in stored:
+            default_storage.delete(name)
+        raise
+
+
+def _refused_midway(upload_id: int, previous: str, exc: RecordLocked) -> dict[str, Any]:
+    """Record the refusal (monitoring: a RefusedWrite row, audited) and put the upload back where it stood, with
+    the lock's message for the scan page and the API (the upload's own state, not clinical data)."""
+    upload = SeriesUpload.objects.get(pk=upload_id)
+    message = report_refusal(
+        upload, ctx=AuditContext.system(source=AuditSource.WORKER), what="PET series processing", refusal=exc
+    )
+    back = UploadState.STORED if previous == UploadState.PROCESSING else previous
+    _set_state(
+        upload_id,
+        state=back,
+        progress=100 if back == UploadState.DONE else 0,
+        state_message=f"Processing refused, nothing stored: {message}",
+    )
+    return {"upload": upload_id, "refused": message}
 
 
 def _fail(upload_id: int, message: str) -> dict[str, Any]:
@@ -143,17 +190,9 @@ def _fail(upload_id: int, message: str) -> dict[str, Any]:
     return {"upload": upload_id, "error": message}
 
 
-def _save_mip(upload: SeriesUpload, suv: np.ndarray, spacing) -> tuple[str, dict]:
-    png, window = pet_adapters.render_mip(suv, tuple(spacing))
-    name = f"{upload.storage_dir}/mip.png"
-    if default_storage.exists(name):
-        default_storage.delete(name)
-    return default_storage.save(name, ContentFile(png)), window
-
-
 @transaction.atomic
-def _finish(upload: SeriesUpload, mip_name: str, window: dict, summary: dict, count: int) -> None:
-    """Mark the upload done (audited by `_set_state`) and the scan analysed; nothing if voided meanwhile."""
+def _finish(upload: SeriesUpload, mip_name: str, window: dict, summary: dict, count: int) -> bool:
+    """Mark the upload done (audited by `_set_state`) and the scan analysed; False if voided meanwhile."""
     done = _set_state(
         upload.pk,
         state=UploadState.DONE,
@@ -165,7 +204,7 @@ def _finish(upload: SeriesUpload, mip_name: str, window: dict, summary: dict, co
         state_message=f"Results ready: SUV volume and {count} VOI(s)",
     )
     if not done:
-        return
+        return False
     scan = Scan.objects.select_for_update().get(pk=upload.scan_id)
     if scan.status in (ScanStatus.UPLOADED, ScanStatus.ACQUIRED, ScanStatus.SCHEDULED):
         audited_update(
@@ -174,3 +213,4 @@ def _finish(upload: SeriesUpload, mip_name: str, window: dict, summary: dict, co
             data={"status": ScanStatus.ANALYSED},
             reason="SUV and VOI metrics computed",
         )
+    return True

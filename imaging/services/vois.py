@@ -24,6 +24,7 @@ from trial import access
 from trial.audit import AuditContext, audited_create, write_entry
 from trial.audit import snapshot as audit_snapshot
 from trial.models import AuditAction, AuditSource
+from trial.write_gate import check_write
 
 
 def _live_upload(scan: Scan) -> SeriesUpload:
@@ -218,7 +219,10 @@ def voi_mask(voi: Voi, geometry: Geometry):
     return seg_vois(geometry, str(path), voi.parameters["segment"])[0]
 
 
-def _store_voi_result(voi: Voi, suv: np.ndarray, geometry: Geometry, result: SuvResult, base: dict) -> None:
+def _voi_result_values(
+    voi: Voi, suv: np.ndarray, geometry: Geometry, result: SuvResult, base: dict
+) -> tuple[dict, dict]:
+    """(metrics, provenance) of one VOI on the SUV volume: computed only, nothing written."""
     mask = voi_mask(voi, geometry)
     metrics = voi_metrics(suv, mask, tuple(geometry.spacing)).to_dict()
     weight = result.weight_kg
@@ -229,6 +233,13 @@ def _store_voi_result(voi: Voi, suv: np.ndarray, geometry: Geometry, result: Suv
         "voi": {"source": voi.source, "parameters": voi.parameters, "mask_sha256": voi.mask_sha256},
         "pct_id_formula": "%ID/kg = 100 * SUVbw / W[kg]",
     }
+    return metrics, provenance
+
+
+def _save_voi_result(voi: Voi, metrics: dict, provenance: dict) -> None:
+    """Store (update in place) and audit one VOI's result; the VOI passes the write gate first, so a frozen or
+    locked VOI, casebook, site or study refuses it with RecordLocked."""
+    check_write(voi, action=AuditAction.UPDATE, changes={"result": [None, "recomputed"]})
     with transaction.atomic():  # the result and its audit entry together
         before = VoiResult.objects.filter(voi=voi).first()
         old = audit_snapshot(before) if before is not None else {}
