@@ -213,4 +213,26 @@ def test_pp_rows_files_define_xml_and_the_sponsor_resource(pk_trial, tmp_path):
     text = b"".join(streamed.streaming_content).decode()
     assert text.splitlines()[0].startswith("id,participant,site,tracer_visit_code,series_key")
     assert len(text.strip().splitlines()) == stored + 1
+
+    # ODM: the stored parameters are a form of the subject's data, valid against the official ODM 1.3.2 XSD
+    from exports import odm_stream
+    from exports.odm_xml import VENDOR_NS
+
+    stream, _position = odm_stream.snapshot(odm_stream.Scope(manager, None), created)
+    odm_root = etree.fromstring(b"".join(stream))
+    group_oids = {
+        g.get("OID") for g in odm_root.iter(f"{odm}ItemGroupDef") if "PK" in g.get("OID", "").upper()
+    }
+    assert group_oids, "no PK parameter item group in the ODM metadata"
+    values = [
+        i.get("Value")
+        for g in odm_root.iter(f"{odm}ItemGroupData")
+        if g.get("ItemGroupOID") in group_oids
+        for i in g.iter(f"{odm}ItemData")
+    ]
+    assert "LAMZHL" in values and any(v and v.startswith("60") for v in values)
+    odm_xsd = offline_schema(CDISC / "odm-1.3.2" / "ODM1-3-2.xsd")
+    for extension in list(odm_root.iter(f"{{{VENDOR_NS}}}*")):  # the cd8 monitoring extension
+        extension.getparent().remove(extension)
+    assert odm_xsd.validate(odm_root), [str(e) for e in list(odm_xsd.error_log)[:5]]
     assert "PP" in {e["domain"] for e in client.get("/api/v1/export/sdtm/").json()["datasets"]}
