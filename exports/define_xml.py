@@ -9,52 +9,68 @@ from collections.abc import Iterator
 from django.apps import apps
 from lxml import etree
 
-from exports import sdtm, sdtm_clinical, sdtm_files
+from exports import meddra, sdtm, sdtm_clinical, sdtm_core, sdtm_design, sdtm_files
+from exports.sdtm_vars import CT_VERSION, SDTMIG_VERSION
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
 DEF_NS = "http://www.cdisc.org/ns/def/v2.1"
 XLINK_NS = "http://www.w3.org/1999/xlink"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-CT_VERSION = "2025-03-28"  # CDISC/NCI SDTM controlled terminology package the code lists follow
 
-CLASSES = {
-    "DM": "SPECIAL PURPOSE",
-    "AE": "EVENTS",
-    "EX": "INTERVENTIONS",
-    "TU": "FINDINGS",
-    "TR": "FINDINGS",
-    "RS": "FINDINGS",
-    "MI": "FINDINGS",
-    "SUPPAE": "RELATIONSHIP",
-    "SUPPEX": "RELATIONSHIP",
-    **sdtm_clinical.CLASSES,
-}
-STRUCTURES = {
-    "DM": "One record per subject",
-    "AE": "One record per adverse event per subject",
-    "EX": "One record per administration per subject",
-    "TU": "One record per identified tumor per subject",
-    "TR": "One record per tumor measurement or SUV result per visit per subject",
-    "RS": "One record per response assessment per visit per subject",
-    "MI": "One record per IHC finding per specimen per scorer",
-    "SUPPAE": "One record per supplemental qualifier per AE",
-    "SUPPEX": "One record per supplemental qualifier per exposure record",
-    **sdtm_clinical.STRUCTURES,
-}
+CLASSES = {**sdtm_core.CLASSES, **sdtm_clinical.CLASSES, **sdtm_design.CLASSES}
+STRUCTURES = {**sdtm_core.STRUCTURES, **sdtm_clinical.STRUCTURES, **sdtm_design.STRUCTURES}
 METHODS = {
     "MT.SEQ": (
         "Algorithm to derive --SEQ",
         "Sequential number of the subject's records in the domain, in the order of the keys.",
     ),
-    "MT.USUBJID": ("Algorithm to derive USUBJID", "STUDYID and the participant's study id joined by '-'."),
-    "MT.RFSTDTC": ("Algorithm to derive RFSTDTC", "Date/time of the first 89Zr-Df-crefmirlimab injection."),
+    "MT.USUBJID": (
+        "Algorithm to derive USUBJID",
+        "STUDYID and the participant's study id joined by '-'; a screening-log screen failure: STUDYID, site "
+        "code and SF with the log entry's number.",
+    ),
+    "MT.RFSTDTC": (
+        "Algorithm to derive RFSTDTC/RFXSTDTC",
+        "Site-local date/time (with UTC offset) of the first 89Zr-Df-crefmirlimab injection.",
+    ),
+    "MT.RFXENDTC": (
+        "Algorithm to derive RFXENDTC",
+        "Site-local date/time of the last administration of a study treatment (tracer or anti-PD-1).",
+    ),
+    "MT.RFENDTC": ("Algorithm to derive RFENDTC", "End-of-study date, else RFXENDTC."),
+    "MT.RFPENDTC": (
+        "Algorithm to derive RFPENDTC",
+        "Latest of the end-of-study, last contact and death dates; the screen failure date for screen failures.",
+    ),
+    "MT.DTH": (
+        "Algorithm to derive DTHDTC/DTHFL",
+        "Death date of the end-of-study form, else of a fatal adverse event; DTHFL Y when there is one.",
+    ),
+    "MT.AGE": (
+        "Algorithm to derive AGE",
+        "Completed years at informed consent (RFICDTC); the casebook keeps the year of birth only, so the birth "
+        "date is taken as 1 July of that year.",
+    ),
     "MT.ACTARM": (
-        "Algorithm to derive ACTARMCD/ACTARM",
-        "The planned arm when a tracer dose was given, else NOTTRT / Not Treated.",
+        "Algorithm to derive ACTARMCD/ACTARM/ARMNRS",
+        "The planned arm when a tracer dose was given; else empty with ARMNRS ASSIGNED, NOT TREATED; screen "
+        "failures have no arm and ARMNRS SCREEN FAILURE.",
     ),
     "MT.DICT": (
-        "Dictionary coding",
-        "From the CTCAE v5.0 term's MedDRA lowest level term and system organ class.",
+        "MedDRA coding of adverse events",
+        "The CTCAE v5.0 term is a MedDRA lowest level term; AELLT..AESOCCD follow its primary path in the loaded "
+        "MedDRA release. Without one, AELLT/AELLTCD/AEDECOD hold the CTCAE term and code, AEBODSYS/AESOC the "
+        "CTCAE SOC, and SUPPAE.AECODNT says so.",
+    ),
+    "MT.AEREL": (
+        "Algorithm to derive AEREL",
+        "Strongest relationship to a study treatment (89Zr-Df-crefmirlimab or the anti-PD-1 antibody); each "
+        "product's and procedure's relationship is in SUPPAE (AERELTRC, AERELPD1, AERELPET, AERELBX).",
+    ),
+    "MT.SE": (
+        "Algorithm to derive subject elements",
+        "SCRN from informed consent to the first 89Zr-Df-crefmirlimab injection (or the screen failure); TRT "
+        "from that injection to the end-of-study date.",
     ),
     "MT.SUV": (
         "SUV from the PET series",
@@ -68,7 +84,7 @@ METHODS = {
         "non-target lesion measurements of the visit and the nadir.",
     ),
     "MT.SPSEQ": (
-        "Algorithm to derive --SEQ of the casebook domains",
+        "Algorithm to derive a stable --SEQ",
         "Stable: (rank of the source record among the subject's records of the domain in creation order, voided "
         "ones included - 1) x the number of rows a record may give + the row's slot; --SPID names the record.",
     ),
@@ -106,8 +122,20 @@ METHODS = {
 DERIVED = {
     "USUBJID": "MT.USUBJID",
     "RFSTDTC": "MT.RFSTDTC",
+    "RFXSTDTC": "MT.RFSTDTC",
+    "RFXENDTC": "MT.RFXENDTC",
+    "RFENDTC": "MT.RFENDTC",
+    "RFPENDTC": "MT.RFPENDTC",
+    "DTHDTC": "MT.DTH",
+    "DTHFL": "MT.DTH",
+    "AGE": "MT.AGE",
     "ACTARMCD": "MT.ACTARM",
     "ACTARM": "MT.ACTARM",
+    "ARMNRS": "MT.ACTARM",
+    "AEREL": "MT.AEREL",
+    "ETCD": "MT.SE",
+    "SESTDTC": "MT.SE",
+    "SEENDTC": "MT.SE",
     "RSORRES": "MT.RECIST",
     "RSSTRESC": "MT.RECIST",
     "TRSTRESN": "MT.SUV",
@@ -120,8 +148,35 @@ DERIVED = {
     "PCSTRESC": "MT.PKACT",
     "PCSTRESN": "MT.PKACT",
 }
-SPID_DOMAINS = {ds.name for ds in sdtm_clinical.DATASETS}
-ASSIGNED_DICT = {"AEDECOD", "AELLT", "AELLTCD", "AEBODSYS"}
+SPID_DOMAINS = {ds.name for ds in (*sdtm_clinical.DATASETS, *sdtm_core.DATASETS, *sdtm_design.DATASETS)}
+METHODS |= sdtm_clinical.DEFINE_METHODS  # PP: the PK parameters' method (h16)
+DERIVED |= sdtm_clinical.DEFINE_DERIVED
+ASSIGNED_DICT = {
+    "AELLT",
+    "AELLTCD",
+    "AEDECOD",
+    "AEPTCD",
+    "AEHLT",
+    "AEHLTCD",
+    "AEHLGT",
+    "AEHLGTCD",
+    "AEBODSYS",
+    "AEBDSYCD",
+    "AESOC",
+    "AESOCCD",
+}
+COMMENTS = {  # variables the trial does not collect: empty, and define.xml says why
+    "COM.NOTCOLL": (
+        ("DM", "RACE"),
+        ("DM", "ETHNIC"),
+    ),
+}
+COMMENT_TEXT = {
+    "COM.NOTCOLL": "Not collected: the trial's casebook has no race or ethnicity fields, so the variable is empty "
+    "for every subject (no value is imputed).",
+    "COM.TS": "Parameters the data cannot derive come from exports/data/trial_summary.json; those the sponsor "
+    "has not filled yet are written with TSVALNF UNK.",
+}
 TR_UNITS = {"LDIAM": ("mm", "Collected"), "LPERP": ("mm", "Collected")}
 
 
@@ -148,7 +203,10 @@ def _description(parent: etree._Element, text: str) -> None:
 def _origin(name: str, var: sdtm.Var) -> tuple[str, str, str | None]:
     """(def:Origin Type, Source, MethodOID) of a variable."""
     if name.endswith("SEQ") and var.type == "Num":
-        return "Derived", "Sponsor", "MT.SPSEQ" if name[:2] in SPID_DOMAINS else "MT.SEQ"
+        stable = name[:2] in SPID_DOMAINS and name[:2] not in ("TS", "SE")
+        return "Derived", "Sponsor", "MT.SPSEQ" if stable else "MT.SEQ"
+    if var.origin == "Protocol":
+        return "Protocol", "Sponsor", None
     if var.type == "Num" and name.endswith("DY"):
         return "Derived", "Sponsor", "MT.DY"
     if name in DERIVED:
@@ -210,7 +268,15 @@ def document(created: dt.datetime) -> etree._Element:
         **{_d("DefineVersion"): "2.1.0"},
     )
     standards = _sub(mdv, _d("Standards"))
-    _sub(standards, _d("Standard"), OID="STD.SDTMIG", Name="SDTMIG", Type="IG", Version="3.4", Status="Final")
+    _sub(
+        standards,
+        _d("Standard"),
+        OID="STD.SDTMIG",
+        Name="SDTMIG",
+        Type="IG",
+        Version=SDTMIG_VERSION,
+        Status="Final",
+    )
     _sub(
         standards,
         _d("Standard"),
@@ -234,10 +300,21 @@ def document(created: dt.datetime) -> etree._Element:
         cl = _sub(mdv, _q("CodeList"), OID=oid, Name=name, DataType="text", **{_d("StandardOID"): "STD.CT"})
         for term in terms:
             _sub(cl, _q("EnumeratedItem"), CodedValue=term)
+    _meddra_codelist(mdv)
     for oid, (name, text) in METHODS.items():
         method = _sub(mdv, _q("MethodDef"), OID=oid, Name=name, Type="Computation")
         _description(method, text)
+    for oid, text in COMMENT_TEXT.items():
+        comment = _sub(mdv, _d("CommentDef"), OID=oid)
+        _description(comment, text)
     return root
+
+
+def _meddra_codelist(mdv: etree._Element) -> None:
+    """The MedDRA dictionary the AE coding variables refer to (the loaded release, or CTCAE's MedDRA LLTs)."""
+    version = meddra.current_version() or "CTCAE v5.0 MedDRA LLT codes (no MedDRA release loaded)"
+    cl = _sub(mdv, _q("CodeList"), OID="CL.MEDDRA", Name="MedDRA", DataType="text")
+    _sub(cl, _q("ExternalCodeList"), Dictionary="MedDRA", Version=version)
 
 
 def _item_group(mdv: etree._Element, ds: sdtm.Dataset, codelists: dict) -> None:
@@ -249,13 +326,14 @@ def _item_group(mdv: etree._Element, ds: sdtm.Dataset, codelists: dict) -> None:
         Domain=ds.name[4:] if is_supp else ds.name,
         Name=ds.name,
         Repeating="No" if ds.name == "DM" else "Yes",
-        IsReferenceData="No",
+        IsReferenceData="Yes" if CLASSES[ds.name] == "TRIAL DESIGN" else "No",
         SASDatasetName=ds.name,
         Purpose="Tabulation",
         **{
             _d("Structure"): STRUCTURES[ds.name],
             _d("StandardOID"): "STD.SDTMIG",
             _d("ArchiveLocationID"): f"LF.{ds.name}",
+            _d("CommentOID"): "COM.TS" if ds.name == "TS" else None,
         },
     )
     _description(group, ds.label)
@@ -279,12 +357,17 @@ def _item_def(mdv: etree._Element, ds: sdtm.Dataset, var: sdtm.Var, codelists: d
     if data_type in ("text", "integer", "float"):
         attrs["Length"] = var.length
     attrs["SASFieldName"] = var.name
+    comment = next((oid for oid, refs in COMMENTS.items() if (ds.name, var.name) in refs), None)
+    if comment:
+        attrs[_d("CommentOID")] = comment
     item = _sub(mdv, _q("ItemDef"), **attrs)
     _description(item, var.label)
     if var.terms:
         oid = f"CL.{ds.name}.{var.name}"
         codelists[oid] = (f"{ds.name} {var.label}", var.terms)
         _sub(item, _q("CodeListRef"), CodeListOID=oid)
+    if (ds.name, var.name) in (("AE", n) for n in ASSIGNED_DICT if not n.endswith("CD")):
+        _sub(item, _q("CodeListRef"), CodeListOID="CL.MEDDRA")
     kind, source, _ = _origin(var.name, var)
     _sub(item, _d("Origin"), Type=kind, Source=source)
     if (ds.name, var.name) in (("TR", "TRORRES"), ("MI", "MIORRES")):
@@ -297,6 +380,10 @@ def _vlm() -> dict[str, list[tuple[str, str, str, str]]]:
     for code, name in sdtm.TR_TESTS.items():
         if code in TR_UNITS:
             tr.append((code, f"{name} (mm), measured by the radiologist", "Collected", ""))
+        elif code == "SUMDIAM":
+            tr.append((code, f"{name} (mm) of the target lesions", "Derived", "MT.RECIST"))
+        elif code == "TUMSTATE":
+            tr.append((code, f"{name} of a non-target lesion", "Collected", ""))
         else:
             tr.append((code, f"{name} (g/mL) of the lesion's VOI", "Derived", "MT.SUV"))
     mi = [(code, f"{name} IHC result (scorer's value)", "Collected", "") for code, name in _markers()]

@@ -26,6 +26,7 @@ from rest_framework.views import APIView
 from exports import cursor, define_xml, odm_stream, sdtm_files, services
 from exports.api_docs import ERRORS_READ, IgnoreAccept
 from exports.permissions import API_AUTHENTICATION, API_PERMISSIONS, API_THROTTLES
+from exports.sdtm_vars import SDTMIG_VERSION
 from trial import access
 from trial.audit import AuditContext
 from trial.models import AuditSource
@@ -157,7 +158,7 @@ class SdtmIndexView(FileView):
         base = request.build_absolute_uri("/api/v1/export/sdtm/")
         return Response(
             {
-                "standard": "SDTMIG 3.4",
+                "standard": f"SDTMIG {SDTMIG_VERSION}",
                 "define": f"{base}define.xml",
                 "datasets": [
                     {

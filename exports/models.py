@@ -31,3 +31,6 @@ class ExportJob(models.Model):
 
     def __str__(self) -> str:
         return f"Export {self.pk} ({self.status})"
+
+
+from exports.models_meddra import MeddraRelease, MeddraTerm  # noqa: E402, F401  (MedDRA reference data)

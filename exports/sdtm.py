@@ -13,22 +13,25 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
-from exports import sdtm_clinical
-from exports.sdtm_vars import NY, STUDYID, SUPP_VARS, Dataset, Var, dtc_var, ids
+from exports import sdtm_clinical, sdtm_core, sdtm_design
+from exports.sdtm_core import (  # noqa: F401  (re-exported: the domain definitions live in sdtm_core)
+    AE,
+    DM,
+    EX,
+    MI,
+    RS,
+    RS_TESTS,
+    SUPPAE,
+    SUPPAE_QUALIFIERS,
+    SUPPEX,
+    SUPPEX_QUALIFIERS,
+    TR,
+    TR_TESTS,
+    TU,
+)
+from exports.sdtm_vars import SDTMIG_VERSION, STUDYID, Dataset, Var
 from trial.csv_safety import safe_cell
 
-TOXGR = ("1", "2", "3", "4", "5")
-AEREL_TERMS = ("NOT RELATED", "UNLIKELY RELATED", "POSSIBLY RELATED", "PROBABLY RELATED", "RELATED")
-ACN = ("DOSE NOT CHANGED", "DRUG INTERRUPTED", "DRUG WITHDRAWN", "NOT APPLICABLE", "UNKNOWN")
-OUT = (
-    "RECOVERED/RESOLVED",
-    "RECOVERING/RESOLVING",
-    "NOT RECOVERED/NOT RESOLVED",
-    "RECOVERED/RESOLVED WITH SEQUELAE",
-    "FATAL",
-    "UNKNOWN",
-)
-RECIST_RESP = ("CR", "PR", "SD", "PD", "NE", "NON-CR/NON-PD", "iCR", "iPR", "iSD", "iUPD", "iCPD", "iNE")
 ISO8601 = re.compile(r"^\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$")
 
 
@@ -36,192 +39,8 @@ class SdtmError(ValueError):
     """A dataset row breaks its definition (terms, lengths, types, dates)."""
 
 
-_ids = ids
-_dtc = dtc_var
-
-
-DM = Dataset(
-    "DM",
-    "Demographics",
-    ("STUDYID", "USUBJID"),
-    (
-        *_ids("DM"),
-        Var("SUBJID", "Subject Identifier for the Study", length=16, core="Req"),
-        _dtc("RFSTDTC", "Subject Reference Start Date/Time"),
-        _dtc("RFICDTC", "Date/Time of Informed Consent"),
-        Var("SITEID", "Study Site Identifier", length=8, core="Req"),
-        _dtc("BRTHDTC", "Date/Time of Birth"),
-        Var("SEX", "Sex", length=1, terms=("M", "F", "U"), core="Req"),
-        Var("ARMCD", "Planned Arm Code", length=20, core="Req"),
-        Var("ARM", "Description of Planned Arm", length=60, core="Req"),
-        Var("ACTARMCD", "Actual Arm Code", length=20, core="Req"),
-        Var("ACTARM", "Description of Actual Arm", length=60, core="Req"),
-        Var("COUNTRY", "Country", length=3, core="Req"),
-        Var("DMSTAT", "Participant Status", length=20),
-    ),
-)
-
-AE = Dataset(
-    "AE",
-    "Adverse Events",
-    ("STUDYID", "USUBJID", "AESEQ"),
-    (
-        *_ids("AE"),
-        Var("AESEQ", "Sequence Number", "Num", 8, core="Req", origin="Derived"),
-        Var("AETERM", "Reported Term for the Adverse Event", core="Req"),
-        Var("AEDECOD", "Dictionary-Derived Term", core="Req", origin="Assigned"),
-        Var("AELLT", "Lowest Level Term", origin="Assigned"),
-        Var("AELLTCD", "Lowest Level Term Code", "Num", 8),
-        Var("AEBODSYS", "Body System or Organ Class", origin="Assigned", core="Exp"),
-        Var("AETOXGR", "Standard Toxicity Grade", length=1, terms=TOXGR, core="Exp"),
-        Var("AESER", "Serious Event", length=1, terms=NY, core="Exp"),
-        Var("AEREL", "Causality", length=20, terms=AEREL_TERMS, core="Exp"),
-        Var("AEACN", "Action Taken with Study Treatment", length=20, terms=ACN, core="Exp"),
-        Var("AEOUT", "Outcome of Adverse Event", length=40, terms=OUT),
-        Var("AESDTH", "Results in Death", length=1, terms=NY),
-        Var("AESLIFE", "Is Life Threatening", length=1, terms=NY),
-        Var("AESHOSP", "Requires or Prolongs Hospitalization", length=1, terms=NY),
-        Var("AESDISAB", "Persist or Signif Disability/Incapacity", length=1, terms=NY),
-        Var("AESCONG", "Congenital Anomaly or Birth Defect", length=1, terms=NY),
-        Var("AESMIE", "Other Medically Important Serious Event", length=1, terms=NY),
-        _dtc("AESTDTC", "Start Date/Time of Adverse Event"),
-        _dtc("AEENDTC", "End Date/Time of Adverse Event"),
-        Var("AEENRF", "End Relative to Reference Period", length=10, terms=("ONGOING",)),
-    ),
-)
-
-SUPPAE = Dataset(
-    "SUPPAE", "Supplemental Qualifiers for AE", ("STUDYID", "USUBJID", "IDVAR", "IDVARVAL", "QNAM"), SUPP_VARS
-)
-SUPPEX = Dataset(
-    "SUPPEX", "Supplemental Qualifiers for EX", ("STUDYID", "USUBJID", "IDVAR", "IDVARVAL", "QNAM"), SUPP_VARS
-)
-SUPPAE_QUALIFIERS = {
-    "AERELTRC": "Relationship to 89Zr-Df-crefmirlimab",
-    "AERELPET": "Relationship to PET procedure",
-    "AERELBX": "Relationship to biopsy",
-    "AERELPD1": "Relationship to anti-PD-1 antibody",
-    "AECTCV": "CTCAE Version",
-    "AEIMMUN": "Immune-Related Adverse Event",
-}
-
-EX = Dataset(
-    "EX",
-    "Exposure",
-    ("STUDYID", "USUBJID", "EXTRT", "EXSTDTC"),
-    (
-        *_ids("EX"),
-        Var("EXSEQ", "Sequence Number", "Num", 8, core="Req", origin="Derived"),
-        Var("EXTRT", "Name of Treatment", length=40, core="Req"),
-        Var("EXDOSE", "Dose", "Num", 8, core="Exp"),
-        Var("EXDOSU", "Dose Units", length=8, terms=("MBq", "mg"), core="Exp"),
-        Var("EXDOSFRM", "Dose Form", length=20, terms=("SOLUTION",), core="Exp"),
-        Var("EXROUTE", "Route of Administration", length=20, terms=("INTRAVENOUS",)),
-        Var("VISIT", "Visit Name", length=40),
-        _dtc("EXSTDTC", "Start Date/Time of Treatment"),
-        _dtc("EXENDTC", "End Date/Time of Treatment"),
-    ),
-)
-
-TU = Dataset(
-    "TU",
-    "Tumor/Lesion Identification",
-    ("STUDYID", "USUBJID", "TULNKID"),
-    (
-        *_ids("TU"),
-        Var("TUSEQ", "Sequence Number", "Num", 8, core="Req", origin="Derived"),
-        Var("TULNKID", "Link ID", length=16, core="Exp"),
-        Var("TUTESTCD", "Tumor/Lesion ID Short Name", length=8, terms=("TUMIDENT",), core="Req"),
-        Var("TUTEST", "Tumor/Lesion ID Test Name", length=40, terms=("Tumor Identification",), core="Req"),
-        Var(
-            "TUORRES", "Tumor/Lesion ID Result", length=12, terms=("TARGET", "NON-TARGET", "NEW"), core="Exp"
-        ),
-        Var(
-            "TUSTRESC", "Tumor/Lesion ID Result Std. Format", length=12, terms=("TARGET", "NON-TARGET", "NEW")
-        ),
-        Var("TULOC", "Location of the Tumor/Lesion", length=60, core="Exp"),
-        Var("TUMETHOD", "Method of Identification", length=20, core="Exp"),
-        _dtc("TUDTC", "Date/Time of Tumor ID"),
-    ),
-)
-
-TR_TESTS = {
-    "LDIAM": "Longest Diameter",
-    "LPERP": "Longest Perpendicular",
-    "SUVMAX": "SUV Maximum",
-    "SUVMEAN": "SUV Mean",
-    "SUVPEAK": "SUV Peak",
-}
-TR = Dataset(
-    "TR",
-    "Tumor/Lesion Results",
-    ("STUDYID", "USUBJID", "TRLNKID", "TRTESTCD", "TRDTC"),
-    (
-        *_ids("TR"),
-        Var("TRSEQ", "Sequence Number", "Num", 8, core="Req", origin="Derived"),
-        Var("TRLNKID", "Link ID", length=16, core="Exp"),
-        Var("TRTESTCD", "Tumor/Lesion Assessment Short Name", length=8, terms=tuple(TR_TESTS), core="Req"),
-        Var(
-            "TRTEST",
-            "Tumor/Lesion Assessment Test Name",
-            length=40,
-            terms=tuple(TR_TESTS.values()),
-            core="Req",
-        ),
-        Var("TRORRES", "Result or Finding in Original Units", length=20, core="Exp"),
-        Var("TRORRESU", "Original Units", length=8, terms=("mm", "g/mL")),
-        Var("TRSTRESC", "Character Result/Finding in Std Format", length=20, core="Exp"),
-        Var("TRSTRESN", "Numeric Result/Finding in Std Units", "Num", 8),
-        Var("TRSTRESU", "Standard Units", length=8, terms=("mm", "g/mL")),
-        Var("TRSTAT", "Completion Status", length=8, terms=("NOT DONE",)),
-        Var("TRMETHOD", "Method Used to Identify the Tumor", length=20),
-        _dtc("TRDTC", "Date/Time of Tumor Measurement"),
-    ),
-)
-
-RS_TESTS = {"OVRLRESP": "Overall Response", "TRGRESP": "Target Response", "NTRGRESP": "Non-target Response"}
-RS = Dataset(
-    "RS",
-    "Disease Response and Clin Classification",
-    ("STUDYID", "USUBJID", "RSCAT", "RSTESTCD", "RSDTC"),
-    (
-        *_ids("RS"),
-        Var("RSSEQ", "Sequence Number", "Num", 8, core="Req", origin="Derived"),
-        Var("RSTESTCD", "Assessment Short Name", length=8, terms=tuple(RS_TESTS), core="Req"),
-        Var("RSTEST", "Assessment Name", length=40, terms=tuple(RS_TESTS.values()), core="Req"),
-        Var("RSCAT", "Category for Assessment", length=12, terms=("RECIST 1.1", "iRECIST"), core="Exp"),
-        Var("RSORRES", "Result or Finding in Original Units", length=20, terms=RECIST_RESP, core="Exp"),
-        Var("RSSTRESC", "Character Result/Finding in Std Format", length=20, terms=RECIST_RESP, core="Exp"),
-        Var("RSEVAL", "Evaluator", length=20, terms=("INVESTIGATOR",)),
-        _dtc("RSDTC", "Date/Time of Assessment"),
-    ),
-)
-
-MI = Dataset(
-    "MI",
-    "Microscopic Findings",
-    ("STUDYID", "USUBJID", "MIREFID", "MITESTCD", "MITSTDTL"),
-    (
-        *_ids("MI"),
-        Var("MISEQ", "Sequence Number", "Num", 8, core="Req", origin="Derived"),
-        Var("MIREFID", "Reference ID", length=40),
-        Var("MITESTCD", "Microscopic Examination Short Name", length=8, core="Req"),
-        Var("MITEST", "Microscopic Examination Name", length=40, core="Req"),
-        Var("MITSTDTL", "Microscopic Examination Detail", length=40),
-        Var("MIORRES", "Result or Finding in Original Units", length=20, core="Exp"),
-        Var("MIORRESU", "Original Units", length=12),
-        Var("MISTRESC", "Character Result/Finding in Std Format", length=20, core="Exp"),
-        Var("MISTRESN", "Numeric Result/Finding in Std Units", "Num", 8),
-        Var("MISTRESU", "Standard Units", length=12),
-        Var("MISPEC", "Specimen Material Type", length=20, terms=("TISSUE",)),
-        Var("MILOC", "Specimen Location", length=60),
-        Var("MIMETHOD", "Method of Test or Examination", length=40, terms=("IMMUNOHISTOCHEMISTRY",)),
-        _dtc("MIDTC", "Date/Time of Specimen Collection"),
-    ),
-)
-
 DATASETS: dict[str, Dataset] = {
-    d.name: d for d in (DM, AE, SUPPAE, EX, SUPPEX, TU, TR, RS, MI, *sdtm_clinical.DATASETS)
+    d.name: d for d in (*sdtm_core.DATASETS, *sdtm_clinical.DATASETS, *sdtm_design.DATASETS)
 }
 
 
@@ -286,7 +105,7 @@ def validate_definitions() -> list[str]:
         for v in ds.variables:
             if len(v.name) > 8 or not re.fullmatch(r"[A-Z][A-Z0-9]*", v.name) or len(v.label) > 40:
                 errors.append(f"{ds.name}.{v.name}: name/label breaks SAS v5 limits")
-    for qnam, label in (SUPPAE_QUALIFIERS | sdtm_clinical.SUPPPC_QUALIFIERS).items():
+    for qnam, label in (SUPPAE_QUALIFIERS | SUPPEX_QUALIFIERS | sdtm_clinical.SUPPPC_QUALIFIERS).items():
         if len(qnam) > 8 or len(label) > 40:
             errors.append(f"SUPPAE {qnam}: too long")
     return errors
@@ -456,7 +275,7 @@ def define(datasets: Iterable[Dataset] | None = None) -> dict[str, Any]:
     """Machine-readable description of every dataset and variable (define.xml-like, as JSON)."""
     return {
         "study": STUDYID,
-        "standard": "SDTM-style (SDTMIG 3.3 variable names)",
+        "standard": f"SDTMIG {SDTMIG_VERSION}",
         "datasets": [
             {
                 "name": ds.name,
@@ -472,7 +291,7 @@ def define(datasets: Iterable[Dataset] | None = None) -> dict[str, Any]:
         ],
         "supplemental_qualifiers": {
             "SUPPAE": SUPPAE_QUALIFIERS,
-            "SUPPEX": {"EXMASSMG": "Tracer mass dose (mg)"},
+            "SUPPEX": SUPPEX_QUALIFIERS,
             "SUPPPC": sdtm_clinical.SUPPPC_QUALIFIERS,
         },
     }

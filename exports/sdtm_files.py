@@ -52,6 +52,8 @@ def json_data_type(var: sdtm.Var) -> str:
     """Dataset-JSON dataType: Num variables are integer (--SEQ, --DY, counts) or float; ISO 8601 text is string."""
     if var.type == "Char":
         return "string"
+    if var.name in ("AGE", "TAETORD"):  # completed years; planned order of an element
+        return "integer"
     return "integer" if var.name.endswith(("SEQ", "DY", "NUM", "CD")) and var.name != "VISITNUM" else "float"
 
 

@@ -58,3 +58,34 @@ SUPP_VARS = (
     Var("QORIG", "Origin", length=20, core="Req"),
     Var("QEVAL", "Evaluator", length=20, core="Exp"),
 )
+
+SDTMIG_VERSION = "3.4"  # the implementation guide every domain follows (define.xml, define.json, TS SDTIGVER)
+SDTM_VERSION = "2.0"  # the SDTM model version of SDTMIG 3.4 (TS SDTMVER)
+CT_VERSION = "2025-03-28"  # CDISC/NCI SDTM controlled terminology package the code lists follow
+LOCAL_DTC = 25  # "2026-03-01T09:30:00+01:00": site wall clock with its UTC offset, no fractions
+EPOCHS = ("SCREENING", "TREATMENT")
+
+
+def seq_vars(prefix: str) -> tuple[Var, ...]:
+    """--SEQ (stable: a fixed slot per source record) and --SPID (the source record, e.g. "AE-12")."""
+    return (
+        Var(f"{prefix}SEQ", "Sequence Number", "Num", 8, core="Req", origin="Derived"),
+        Var(f"{prefix}SPID", "Sponsor-Defined Identifier", length=20, origin="Assigned"),
+    )
+
+
+def visit_vars(epoch: bool = True) -> tuple[Var, ...]:
+    """VISITNUM, VISIT (and EPOCH) of a record entered against a scheduled visit."""
+    return (
+        Var("VISITNUM", "Visit Number", "Num", 8, core="Exp", origin="Derived"),
+        Var("VISIT", "Visit Name", length=120),
+    ) + ((epoch_var(),) if epoch else ())
+
+
+def epoch_var() -> Var:
+    return Var("EPOCH", "Epoch", length=20, terms=EPOCHS, origin="Derived")
+
+
+def dy_var(name: str, label: str) -> Var:
+    """A --DY study day (RFSTDTC is day 1; no day 0)."""
+    return Var(name, label, "Num", 8, origin="Derived")

@@ -18,7 +18,7 @@ from jsonschema import Draft201909Validator
 from lxml import etree
 from rest_framework.test import APIClient
 
-from exports import services
+from exports import sdtm, sdtm_files, services
 from tests import factories
 from tests.exports import odm_replay
 from tests.exports.demo_data import demo_trial
@@ -207,7 +207,16 @@ def test_sponsor_token_fetches_every_sdtm_file_and_define_xml(demo, tmp_path):
         assert data["records"] == len(data["rows"]) == len(xpt) == len(csv_rows), domain
         assert [c["name"] for c in data["columns"]] == list(xpt.columns) == list(csv_rows.columns)
         counts[domain] = data["records"]
-    assert counts["DM"] == 4 and counts["AE"] > 0 and counts["TR"] > 0 and counts["MI"] > 0
+    # DM: the four participants, and the screening log's screen failures that failed eligibility criteria
+    from casebook.models import ScreeningLogEntry
+
+    failures = sum(1 for e in ScreeningLogEntry.objects.filter(voided=False) if e.failed_criteria)
+    assert counts["DM"] == 4 + failures and counts["IE"] >= failures
+    assert counts["AE"] > 0 and counts["TR"] > 0 and counts["MI"] > 0 and counts["TS"] > 0
+    user = get_user_model().objects.get(username="sponsor")
+    for entry in listing["datasets"]:  # terms, lengths, ISO 8601, unique keys on the demo trial's rows
+        dataset = sdtm.DATASETS[entry["domain"]]
+        assert sdtm.check_rows(dataset, sdtm_files.domain_rows(user, dataset.name)) == [], dataset.name
     define = _body(sponsor.get(listing["define"]))
     root = _valid(offline_schema(CDISC / "define-2.1" / "define" / "2.1" / "define2-1-0.xsd"), define)
     xlink = "{http://www.w3.org/1999/xlink}href"

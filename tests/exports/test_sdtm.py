@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 def test_definitions_respect_sas_v5_limits():
     assert sdtm.validate_definitions() == []
-    assert set(sdtm.DATASETS) == {"DM", "AE", "SUPPAE", "EX", "SUPPEX", "TU", "TR", "RS", "MI"} | {
+    assert {"DM", "AE", "SUPPAE", "EX", "SUPPEX", "TU", "TR", "RS", "MI"} | {
         "CM",
         "MH",
         "VS",
@@ -30,7 +30,7 @@ def test_definitions_respect_sas_v5_limits():
         "SUPPPC",
         "IS",
         "DS",
-    }
+    } | {"TS", "TA", "TE", "TV", "TI", "SE", "SV", "IE", "PR"} <= set(sdtm.DATASETS)
 
 
 @pytest.fixture
@@ -59,7 +59,9 @@ def test_rows_match_definitions_terms_and_dates(full, sponsor):
     assert (
         pneu["AETOXGR"] == "3" and pneu["AESER"] == "Y" and pneu["AESHOSP"] == "Y" and pneu["AESDTH"] == "N"
     )
-    assert len(pneu["AESTDTC"]) == 7 and pneu["AEENDTC"] == "" and pneu["AEENRF"] == "ONGOING"
+    assert len(pneu["AESTDTC"]) == 7 and pneu["AEENDTC"] == "" and pneu["AEENRTPT"] == "ONGOING"
+    assert pneu["AESTDY"] is None and pneu["EPOCH"] == ""  # a partial date has no study day
+    assert pneu["AESPID"] == f"AE-{full['aes'][1].pk}" and pneu["AELLTCD"] == 10035742
     assert pneu["AEREL"] == "PROBABLY RELATED" and ae["Fatigue"]["AESER"] == "N"
     assert ae["Fatigue"]["AEOUT"] == "RECOVERED/RESOLVED"
     supp = {(r["USUBJID"], r["QNAM"]): r["QVAL"] for r in built["SUPPAE"]}
@@ -69,6 +71,7 @@ def test_rows_match_definitions_terms_and_dates(full, sponsor):
         and supp[(subject, "AERELPD1")] == "PROBABLY RELATED"
     )
     assert supp[(subject, "AEIMMUN")] == "Y" and supp[(subject, "AECTCV")] == "5.0"
+    assert supp[(subject, "AECODNT")].startswith("No MedDRA release loaded")
     ex = [r for r in built["EX"] if r["EXTRT"] == sdtm_data.TRACER]
     assert sorted(r["EXDOSE"] for r in ex) == [36.5, 38.0] and {r["EXDOSU"] for r in ex} == {"MBq"}
     assert {r["QVAL"] for r in built["SUPPEX"]} == {"10.000"}
@@ -77,11 +80,17 @@ def test_rows_match_definitions_terms_and_dates(full, sponsor):
     tr = {(r["TRLNKID"], r["TRDTC"]): (r["TRTESTCD"], r["TRSTRESN"], r["TRORRESU"]) for r in built["TR"]}
     assert tr[("T1", day(56).isoformat())] == ("LDIAM", 20.0, "mm")
     assert tr[("N1", day(0).isoformat())] == ("LPERP", 20.0, "mm")
+    assert tr[("NT1", day(0).isoformat())][0] == "TUMSTATE"
+    assert tr[("", day(56).isoformat())] == ("SUMDIAM", 29.0, "mm")
+    assert {r["TRMETHOD"] for r in built["TR"]} <= {"CT SCAN", "MRI", "PET/CT SCAN"}
     rs = {(r["RSCAT"], r["RSTESTCD"], r["RSDTC"]): r["RSORRES"] for r in built["RS"]}
     assert rs[("RECIST 1.1", "TRGRESP", day(56).isoformat())] == "PR"  # 60 -> 29 mm: -52 %
     assert ("iRECIST", "OVRLRESP", day(56).isoformat()) in rs
     mi = {(r["MITESTCD"], r["MIORRESU"]): r["MISTRESN"] for r in built["MI"]}
-    assert mi == {("CD8", "cells/mm2"): 250.0, ("CD8", "%"): 12.5}
+    assert mi == {("CD8", "/mm2"): 250.0, ("CD8", "%"): 12.5}
+    assert {(r["MIMETHOD"], r["MIEVAL"], r["MIEVALID"]) for r in built["MI"]} == {
+        ("IHC", "PATHOLOGIST", "PATHOLOGIST 1")
+    }
 
 
 def test_check_rows_catches_bad_terms_lengths_and_dates():
@@ -90,11 +99,24 @@ def test_check_rows_catches_bad_terms_lengths_and_dates():
         "DOMAIN": "AE",
         "USUBJID": "CD8PET-NL01-001",
         "AESEQ": 1,
+        "AESPID": "AE-1",
         "AETERM": "Fatigue",
         "AEDECOD": "Fatigue",
         "AELLT": "Fatigue",
         "AELLTCD": 10016256,
+        "AEPTCD": None,
+        "AEHLT": "",
+        "AEHLTCD": None,
+        "AEHLGT": "",
+        "AEHLGTCD": None,
         "AEBODSYS": "General disorders",
+        "AEBDSYCD": None,
+        "AESOC": "General disorders",
+        "AESOCCD": None,
+        "EPOCH": "TREATMENT",
+        "AESTDY": None,
+        "AEENDY": None,
+        "AEENTPT": "DATA COLLECTION",
         "AETOXGR": "2",
         "AESER": "N",
         "AEREL": "NOT RELATED",
@@ -108,7 +130,7 @@ def test_check_rows_catches_bad_terms_lengths_and_dates():
         "AESMIE": "N",
         "AESTDTC": "2026-03",
         "AEENDTC": "",
-        "AEENRF": "ONGOING",
+        "AEENRTPT": "ONGOING",
     }
     assert sdtm.check_rows(sdtm.AE, [good]) == []
     cases = {
@@ -157,6 +179,7 @@ def test_define_describes_every_variable(sponsor):
     assert list(ae["AETOXGR"]["terms"]) == ["1", "2", "3", "4", "5"]
     assert ae["AESTDTC"]["format"] == "ISO 8601" and ae["AESEQ"]["type"] == "Num"
     assert all(v["label"] and v["type"] in ("Char", "Num") for d in spec["datasets"] for v in d["variables"])
+    assert spec["standard"] == "SDTMIG 3.4"
 
 
 def test_zip_section_contains_csv_xpt_and_define(full, sponsor, tmp_path):

@@ -12,7 +12,7 @@ import zipfile
 import pyreadstat
 import pytest
 
-from exports import sdtm, sdtm_data
+from exports import sdtm, sdtm_clinical_data, sdtm_data
 from safety.models import AdverseEvent
 from tests import factories
 from trial.models import Role, Site
@@ -53,6 +53,7 @@ def test_ibm_float_is_exact(value, tmp_path):
 def test_streamed_files_match_the_rows_and_memory_stays_flat(tmp_path, monkeypatch):
     # Chunks smaller than both trials, so both measure the steady state (a chunk of rows, a spool batch).
     monkeypatch.setattr(sdtm_data, "CHUNK", 100)
+    monkeypatch.setattr(sdtm_clinical_data, "CHUNK", 100)  # the stable --SEQ streams read theirs
     monkeypatch.setattr(sdtm_data, "SPOOL_BATCH", 100)
     _load(participants=4, aes=300, seed=5)
     user = factories.make_user("dana", (Site.objects.get(), Role.DATA_MANAGER))
@@ -60,10 +61,11 @@ def test_streamed_files_match_the_rows_and_memory_stays_flat(tmp_path, monkeypat
     _load(participants=12, aes=3000, seed=6)
     assert AdverseEvent.objects.count() == 3300
     large_zip, large_peak = _write_zip(user, tmp_path, "large.zip")
-    # Eleven times the AEs (and six SUPPAE rows each): building the row lists first peaks at ~16 MB here.
+    # Eleven times the AEs (and seven SUPPAE rows each): building the row lists first peaks at ~16 MB here.
     assert large_peak < small_peak + 3_000_000, (small_peak, large_peak)  # the row lists: +14 MB
     built = sdtm_data.build(user)
-    assert len(built["AE"]) == 3300 and len(built["SUPPAE"]) == 6 * 3300
+    # seven SUPPAE qualifiers per AE: four relationships, CTCAE version, irAE, and the coding note (no MedDRA)
+    assert len(built["AE"]) == 3300 and len(built["SUPPAE"]) == 7 * 3300
     for name, rows in built.items():
         dataset = sdtm.DATASETS[name]
         text = large_zip.read(f"sdtm/{name.lower()}.csv")
