@@ -50,8 +50,15 @@ def deidentify_files(paths: list[Path], out_dir: Path, *, study_id: str, key: st
 
 
 def render_mip(suv: np.ndarray, spacing: tuple[float, float, float]) -> tuple[bytes, dict]:
-    """Coronal MIP PNG (quant.pet.mip) windowed SUV 0 to the 99.5th percentile of the projection (at least 2)."""
+    """Coronal MIP PNG (quant.pet.mip) windowed SUV 0 to the 99.5th percentile of the projection (at least 2),
+    enlarged so that its longer side is at least mip.MIN_LONG_SIDE_PX."""
     projection = np.max(suv, axis=1)
     high = max(2.0, float(np.ceil(np.percentile(projection, 99.5))))
-    png = mip.coronal_mip_png(suv, spacing, suv_window=(0.0, high))
-    return png, {"min": 0.0, "max": high, "projection": "coronal, max over anterior-posterior, head up"}
+    upscale = mip.mip_upscale(suv.shape, spacing)
+    png = mip.coronal_mip_png(suv, spacing, suv_window=(0.0, high), upscale=upscale)
+    return png, {
+        "min": 0.0,
+        "max": high,
+        "upscale": upscale,
+        "projection": "coronal, max over anterior-posterior, head up, patient's right on the left",
+    }

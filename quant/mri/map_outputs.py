@@ -8,9 +8,7 @@ with a Real World Value Mapping of slope 1 and the parameter's UCUM unit).
 from __future__ import annotations
 
 import copy
-import struct
 import warnings
-import zlib
 from typing import Any
 
 import numpy as np
@@ -18,6 +16,7 @@ from numpy.typing import NDArray
 
 from quant.mri.dicom_series import MrSeries
 from quant.mri.io import nifti_bytes
+from quant.png import encode_png
 
 TYPE2_PATIENT_STUDY = (
     "PatientBirthDate",
@@ -108,28 +107,6 @@ def _viridis(x: NDArray[np.float64]) -> NDArray[np.uint8]:
     return np.rint(VIRIDIS[i] * (1 - w) + VIRIDIS[i + 1] * w).astype(np.uint8)
 
 
-def _png(rgb: NDArray[np.uint8]) -> bytes:
-    """Encode an (H, W, 3) uint8 image as PNG (no dependencies beyond zlib)."""
-    h, w, _ = rgb.shape
-    raw = b"".join(b"\x00" + rgb[r].tobytes() for r in range(h))
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data))
-            + kind
-            + data
-            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-        )
-
-    header = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(raw, 6))
-        + chunk(b"IEND", b"")
-    )
-
-
 def preview_png(values: NDArray[np.float64], background: NDArray[np.float64], title: str = "") -> bytes:
     """PNG of the slice with the most fitted voxels: the map (viridis, window of display_window) over the
     grey anatomical background where not fitted, with a colour bar on the right (maximum at the top)."""
@@ -145,7 +122,7 @@ def preview_png(values: NDArray[np.float64], background: NDArray[np.float64], ti
     img = np.repeat(np.repeat(rgb, scale, axis=0), scale, axis=1)
     bar = _viridis(np.linspace(1.0, 0.0, img.shape[0]))[:, None, :].repeat(16, axis=1)
     gap = np.full((img.shape[0], 6, 3), 255, dtype=np.uint8)
-    return _png(np.ascontiguousarray(np.concatenate([img, gap, bar], axis=1)))
+    return encode_png(np.concatenate([img, gap, bar], axis=1))
 
 
 def parametric_map(

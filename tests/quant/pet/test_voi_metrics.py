@@ -162,6 +162,26 @@ def test_coronal_mip_png_aspect_and_values(tmp_path):
     assert decoded[0, 3] == pytest.approx(0.0) and decoded[5, 0] == pytest.approx(1.0)  # inverted grey
 
 
+def test_the_mip_is_enlarged_by_a_whole_factor_and_boxes_land_on_their_voxels():
+    from quant.pet.mip import MIN_LONG_SIDE_PX, coronal_mip, mip_box, mip_upscale
+
+    suv = np.zeros((10, 6, 8), dtype=np.float32)
+    suv[9, 2, 3] = 10.0  # most superior slice, x index 3
+    suv[0, 4, 6] = 5.0  # most inferior slice, x index 6
+    spacing = (2.0, 2.0, 4.0)
+    factor = mip_upscale(suv.shape, spacing)
+    assert factor == 24 and 20 * factor >= MIN_LONG_SIDE_PX > 20 * (factor - 1)  # 20 rows before enlarging
+    big = coronal_mip(suv, spacing, upscale=factor)
+    assert big.shape == (20 * factor, 8 * factor)
+    # The box of voxel (x=3, z=9) covers exactly the bright pixels at the top; (x=6, z=0) those at the bottom.
+    for (x, z), value in (((3, 9), 10.0), ((6, 0), 5.0)):
+        left, top, width, height = mip_box((x, x), (z, z), suv.shape, spacing, factor)
+        assert (width, height) == (factor, 2 * factor)  # one 4 mm slice = two 2 mm rows
+        inside = big[int(top) : int(top + height), int(left) : int(left + width)]
+        assert (inside == value).all() and (big == value).sum() == inside.size
+    assert mip_upscale((400, 200, 200), (2.0, 2.0, 2.0)) == 2 and mip_upscale((500, 1, 1), (1, 1, 1)) == 1
+
+
 def test_sphere_follows_orientation_and_normal(tmp_path):
     """Rows running to patient right (-x) and the slice normal to -z: spheres are placed in patient mm."""
     import pydicom
