@@ -4,6 +4,7 @@ of a participant's curves (both audited)."""
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -15,6 +16,7 @@ from trial import access
 from trial.audit import AuditContext, audited_create, audited_update, audited_void
 from trial.duplicates import lock_participant
 from trial.models import Participant
+from trial.write_gate import RecordLocked, refused_before_work, report_refusal
 
 
 @transaction.atomic
@@ -107,3 +109,52 @@ def pk_parameters_refresh(*, ctx: AuditContext, participant: Participant) -> dic
             audited_void(row, ctx=ctx, reason="No longer computed from the current curves")
             counts["voided"] += 1
     return counts
+
+
+# What the stored parameters are computed from: a write to one of these (audited, through the write gate)
+# queues a refresh of its participant once the write commits.
+PK_INPUTS = frozenset(
+    {"imaging.seriesupload", "imaging.voi", "casebook.pksample", "trial.tracerdose", "trial.participant"}
+)
+
+
+def refresh_on_write(instance: Any, *, action: str, changes: dict, ctx: Any, reason: str = "") -> None:
+    """Write-gate listener: after a change to a PK input commits, queue one refresh of its participant (one per
+    transaction, however many inputs it wrote)."""
+    from kinetics import tasks
+
+    label = instance._meta.label_lower
+    if label not in PK_INPUTS:
+        return
+    participant_id = (
+        instance.pk if label == "trial.participant" else getattr(instance, "participant_id", None)
+    )
+    if participant_id is None:
+        return
+    connection = transaction.get_connection()
+    queued = any(
+        getattr(entry[1], "pk_refresh_of", None) == participant_id for entry in connection.run_on_commit
+    )
+    if queued:
+        return
+
+    def queue() -> None:
+        tasks.refresh_pk_parameters.delay(participant_id)
+
+    queue.pk_refresh_of = participant_id  # type: ignore[attr-defined]
+    transaction.on_commit(queue)
+
+
+def pk_parameters_refresh_after_change(participant_id: int) -> str:
+    """The worker's refresh: refused (and recorded) while the participant's data are frozen or locked, nothing
+    written when nothing changed."""
+    participant = Participant.objects.get(pk=participant_id)
+    ctx = AuditContext.system()
+    if (message := refused_before_work(participant, ctx=ctx, what="PK parameter refresh")) is not None:
+        return f"refused: {message}"
+    try:
+        with transaction.atomic():
+            counts = pk_parameters_refresh(ctx=ctx, participant=participant)
+    except RecordLocked as exc:
+        return f"refused: {report_refusal(participant, ctx=ctx, what='PK parameter refresh', refusal=exc)}"
+    return ", ".join(f"{k} {v}" for k, v in counts.items())

@@ -236,3 +236,36 @@ def test_pp_rows_files_define_xml_and_the_sponsor_resource(pk_trial, tmp_path):
         extension.getparent().remove(extension)
     assert odm_xsd.validate(odm_root), [str(e) for e in list(odm_xsd.error_log)[:5]]
     assert "PP" in {e["domain"] for e in client.get("/api/v1/export/sdtm/").json()["datasets"]}
+
+
+def test_a_changed_input_refreshes_the_stored_parameters_once_it_commits_and_a_lock_refuses_it(
+    pk_trial, django_capture_on_commit_callbacks
+):
+    from monitoring import services as monitoring_services
+    from monitoring.models import RefusedWrite
+    from trial import services as trial_services
+
+    person, radiologist = pk_trial["pk"], pk_trial["radiologist"]
+    services.pk_parameters_refresh(ctx=factories.ctx_for(radiologist), participant=person)
+    before = _stored(person)[("BL_TRACER", "blood_pool", "LAMZHL")]
+    voi = VoiResult.objects.get(
+        participant=person, voi__organ="blood_pool", voi__scan__visit__code="BL_PET_96H"
+    ).voi
+    # Voiding the 96 h blood-pool VOI (an audited write to a PK input) queues one refresh at commit.
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        trial_services.record_void(ctx=factories.ctx_for(radiologist), instance=voi, reason="misplaced")
+    assert len([c for c in callbacks if getattr(c, "pk_refresh_of", None) == person.pk]) == 1
+    after = _stored(person)[("BL_TRACER", "blood_pool", "LAMZHL")]
+    assert after.version == before.version + 1  # recomputed without the 96 h point
+    assert after.value == pytest.approx(60.0, rel=1e-6)  # the designed mono-exponential, one point fewer
+    update = AuditEntry.objects.filter(model="pkparameter", object_id=str(after.pk), action="update").get()
+    assert update.user_id is None and update.reason == services.REFRESH_REASON
+    # With the casebook locked, the refresh is refused and recorded, nothing written.
+    manager = factories.make_user("dana_lock_pk", (person.site, Role.DATA_MANAGER))
+    monitoring_services.lock_apply(
+        ctx=factories.ctx_for(manager), scope="participant", object_id=person.pk, reason="review"
+    )
+    entries = AuditEntry.objects.filter(model="pkparameter").count()
+    assert services.pk_parameters_refresh_after_change(person.pk).startswith("refused")
+    assert AuditEntry.objects.filter(model="pkparameter").count() == entries
+    assert RefusedWrite.objects.filter(participant=person).exists()
