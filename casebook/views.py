@@ -18,6 +18,7 @@ from trial import selectors as trial_selectors
 from trial.audit import AuditContext, history_for
 from trial.forms import VoidForm
 from trial.idempotency import FormOutcome, submit_once
+from trial.next_url import next_or
 from trial.web import add_validation_errors, finish_form, form_status
 
 
@@ -55,7 +56,7 @@ def record_list(request: HttpRequest, participant_pk: int, slug: str) -> HttpRes
 
 
 def _form_page(
-    request: HttpRequest, participant, kind: Kind, form, title: str, status_ok: int = 200
+    request: HttpRequest, participant, kind: Kind, form, title: str, status_ok: int = 200, record=None
 ) -> HttpResponse:
     return render(
         request,
@@ -67,6 +68,8 @@ def _form_page(
             "title": title,
             "back_url": _list_url(participant.pk, kind),
             "lab_units": lab_help() if kind.model is LabResult else "",
+            "record": record,
+            "can_void": access.can(request.user, "void", participant.site_id),
         },
         status=form_status(form) if form.is_bound else status_ok,
     )
@@ -117,7 +120,9 @@ def record_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             return finish_form(
                 request, FormOutcome(record, _list_url(participant.pk, kind)), lambda r: f"Saved: {r}."
             )
-    return _form_page(request, participant, kind, form, f"Edit {record} — {participant.study_id}")
+    return _form_page(
+        request, participant, kind, form, f"Edit {record} — {participant.study_id}", record=record
+    )
 
 
 def record_void(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
@@ -127,6 +132,7 @@ def record_void(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     participant = record.participant
     access.require(request.user, "void", participant.site_id)
     restoring = record.voided
+    back = next_or(request, _list_url(participant.pk, kind))
     form = VoidForm(request.POST or None, record=record)
     if request.method == "POST" and form.is_valid():
         action = services.record_restore if restoring else services.record_void
@@ -141,7 +147,7 @@ def record_void(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             add_validation_errors(form, exc)
         else:
             messages.success(request, f"{record} {'restored' if restoring else 'voided'}.")
-            return redirect(_list_url(participant.pk, kind))
+            return redirect(back)
     return render(
         request,
         "casebook/void.html",
@@ -150,7 +156,7 @@ def record_void(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             "participant": participant,
             "record": record,
             "restoring": restoring,
-            "back_url": _list_url(participant.pk, kind),
+            "back_url": back,
             "history": history_for(record),
         },
         status=form_status(form),

@@ -94,6 +94,8 @@ TEMPLATES = [
                 "trial.context_processors.navigation",
                 "accounts.context_processors.account_menu",
             ],
+            # Labels instead of codes and one date format on every page (`label`, `when`, `day`, ...).
+            "builtins": ["config.display"],
         },
     },
 ]
@@ -134,6 +136,8 @@ for _proxy in TRUSTED_PROXIES:
         raise ImproperlyConfigured(f"TRUSTED_PROXIES: {_exc}") from None
 
 LANGUAGE_CODE = "en-gb"
+# One date format on every page: 2026-12-06, 2026-12-06 14:03 UTC (config/formats/en_GB/formats.py).
+FORMAT_MODULE_PATH = ["config.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

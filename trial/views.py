@@ -30,6 +30,7 @@ from trial.forms import (
 )
 from trial.idempotency import submit_once
 from trial.models import AntiPD1Drug, ParticipantStatus, Visit
+from trial.next_url import next_or
 from trial.pagination import paginate
 from trial.query_guard import refuse_bad_choices
 from trial.site_time import site_today
@@ -321,6 +322,7 @@ def record_void(request: HttpRequest, app_label: str, model_name: str, object_pk
     participant = instance if model_name == "participant" else instance.participant
     access.require(request.user, access.void_capability(app_label), participant.site_id)
     restoring = instance.voided
+    back = next_or(request, reverse("participant_detail", kwargs={"participant_pk": participant.pk}))
     form = VoidForm(request.POST or None, record=instance)
     if request.method == "POST" and form.is_valid():
         action = services.record_restore if restoring else services.record_void
@@ -335,14 +337,17 @@ def record_void(request: HttpRequest, app_label: str, model_name: str, object_pk
             add_validation_errors(form, exc)
         else:
             messages.success(request, f"{instance} {'restored' if restoring else 'voided'}.")
-            return redirect("participant_detail", participant_pk=participant.pk)
+            return redirect(back)
     return render(
         request,
-        "trial/simple_form.html",
+        "trial/void.html",
         {
             "form": form,
             "participant": participant,
-            "title": f"{'Restore' if restoring else 'Void'} {instance._meta.verbose_name}: {instance}",
+            "record": instance,
+            "restoring": restoring,
+            "back_url": back,
+            "history": None,
         },
         status=form_status(form),
     )

@@ -100,7 +100,7 @@ def test_the_sign_page_with_the_password_signs_and_shows_the_signature(
     sig = AeSignature.objects.get()
     assert (
         "Signed</strong> by Ivan Tester" in page
-        and sig.signed_at.strftime("%Y-%m-%d %H:%M:%S") + " UTC" in page
+        and sig.signed_at.strftime("%Y-%m-%d %H:%M") + " UTC" in page  # one date format: to the minute
     )
     assert "I confirm these AEs are complete and accurate" in page
 

@@ -17,8 +17,9 @@ from trial.demo import DEMO_PASSWORD, build_trial
 from trial.reference_data import ensure_loaded
 
 # Order matters: lesions before imaging (VOIs link lesions) and pathology (biopsies link lesions);
-# kinetics after imaging (it adds PK time points to the PET demo participants).
-APP_DEMOS = ("safety", "lesions", "imaging", "kinetics", "pathology", "exports")
+# kinetics after imaging (it adds PK time points to the PET demo participants); casebook after safety and
+# kinetics (its grade 2 lab has no matching AE; it adds PK samples only where kinetics left none).
+APP_DEMOS = ("safety", "lesions", "imaging", "kinetics", "pathology", "casebook", "exports")
 
 
 class Command(BaseCommand):
