@@ -16,6 +16,11 @@ urlpatterns = [
         name="scan_viewer_voi_labels",
     ),
     path("scans/<int:scan_pk>/viewer/vois.json", viewer_views.scan_viewer_vois, name="scan_viewer_vois"),
+    path(
+        "scans/<int:scan_pk>/viewer/sphere-preview.json",
+        viewer_views.scan_viewer_sphere_preview,
+        name="scan_viewer_sphere_preview",
+    ),
     path("scans/<int:scan_pk>/upload/", views.scan_upload, name="scan_upload"),
     path("scans/<int:scan_pk>/acquired/", views.scan_mark_acquired, name="scan_mark_acquired"),
     path(

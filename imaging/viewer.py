@@ -1,4 +1,5 @@
-"""Reads behind the in-browser viewer of a PET scan: the SUV volume and the VOI label map as NIfTI, the VOI list.
+"""Reads behind the in-browser viewer of a PET scan: the SUV volume and the VOI label map as NIfTI, the VOI list,
+and the VOI outlines drawn over the coronal MIP.
 
 The SUV volume is recomputed from the stored, de-identified and checksummed series exactly as the worker does
 (`imaging.services.common.suv_volume`), then cached beside the series under a key of its inputs (instance
@@ -28,7 +29,9 @@ from imaging.services.processing import ENGINE_VERSION
 from imaging.services.vois import voi_mask
 from quant.dicom.geometry import Geometry
 from quant.errors import QuantError
+from quant.pet import mip
 from quant.pet.series import read_pet_series
+from quant.pet.voi import sphere_voi, voi_metrics
 
 LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 NIFTI_INTENT_LABEL = 1002
@@ -162,3 +165,72 @@ def voi_list(upload: SeriesUpload) -> list[dict[str, Any]]:
         )
         rows.append(row)
     return rows
+
+
+def _index_ranges(geometry: Geometry, centre_mm: list[float], half_mm: list[float]) -> np.ndarray:
+    """(low, high) voxel indices (x, y, z) spanned by the box centre +- half extent (LPS mm), clipped to the grid."""
+    signs = np.array([[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)], dtype=float)
+    corners = geometry.patient_to_index(np.asarray(centre_mm) + signs * np.asarray(half_mm))
+    nz, ny, nx = geometry.shape
+    top = np.array([nx - 1, ny - 1, nz - 1], dtype=float)
+    low = np.clip(np.ceil(corners.min(axis=0) - 0.5), 0, top)
+    high = np.clip(np.floor(corners.max(axis=0) + 0.5), 0, top)
+    return np.stack([low, high])
+
+
+def mip_overlay(upload: SeriesUpload) -> dict[str, Any] | None:
+    """The coronal MIP's size in pixels and each live VOI's outline on it (quant.pet.mip.mip_box), for the page's
+    SVG overlay; None when there is no MIP."""
+    if not upload.mip_path or not upload.geometry:
+        return None
+    geometry = geometry_from_json(upload.geometry)
+    spacing = tuple(geometry.spacing)
+    upscale = int(upload.mip_window.get("upscale", 1))
+    nz, _ny, nx = geometry.shape
+    boxes = []
+    for row in voi_list(upload):
+        if row.get("centre_mm") is None:
+            continue
+        (x0, _y0, z0), (x1, _y1, z1) = _index_ranges(geometry, row["centre_mm"], row["half_extent_mm"])
+        left, top, width, height = mip.mip_box((x0, x1), (z0, z1), geometry.shape, spacing, upscale)
+        boxes.append(
+            {
+                "name": row["name"],
+                "kind": row["kind"],
+                "left": round(left, 1),
+                "top": round(top, 1),
+                "width": round(width, 1),
+                "height": round(height, 1),
+                "suv_max": (row["metrics"] or {}).get("suv_max"),
+            }
+        )
+    width, height = nx * upscale, mip.mip_rows(nz, spacing) * upscale
+    # Orientation letters in the margin: superior and inferior, the patient's right and left.
+    letters = [
+        ("S", "superior", width / 2, -6),
+        ("I", "inferior", width / 2, height + 18),
+        ("R", "patient's right", -11, height / 2),
+        ("L", "patient's left", width + 11, height / 2),
+    ]
+    return {
+        "width": width,
+        "height": height,
+        "boxes": boxes,
+        "letters": [{"letter": a, "meaning": m, "x": x, "y": y} for a, m, x, y in letters],
+    }
+
+
+def sphere_preview(upload: SeriesUpload, centre_mm: list[float], radius_mm: float) -> dict[str, Any]:
+    """SUV metrics of a sphere VOI not yet saved, on the viewer's SUV volume (float32: within 1e-6 of what the
+    worker will store); raises QuantError when the sphere misses the volume."""
+    image = nib.Nifti1Image.from_bytes(gzip.decompress(suv_nifti(upload)))
+    suv = np.transpose(np.asarray(image.dataobj, dtype=np.float64), (2, 1, 0))
+    geometry = geometry_from_json(upload.geometry)
+    metrics = voi_metrics(suv, sphere_voi("preview", geometry, centre_mm, radius_mm), tuple(geometry.spacing))
+    return {
+        "suv_max": metrics.suv_max,
+        "suv_mean": metrics.suv_mean,
+        "suv_peak": metrics.suv_peak,
+        "voxels": metrics.voxel_count,
+        "volume_ml": metrics.volume_ml,
+    }

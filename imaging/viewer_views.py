@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 
 from imaging import selectors, viewer
+from quant.errors import QuantError
 
 
 def _nifti(payload: bytes, filename: str) -> HttpResponse:
@@ -43,3 +44,26 @@ def scan_viewer_vois(request: HttpRequest, scan_pk: int) -> HttpResponse:
             "ct": None,  # no CT is linked to PET scans in the data model yet: PET alone
         }
     )
+
+
+def scan_viewer_sphere_preview(request: HttpRequest, scan_pk: int) -> HttpResponse:
+    """Metrics of a sphere VOI before it is saved: GET x, y, z (LPS mm) and r (mm); 400 with field errors."""
+    scan = selectors.scan_get(user=request.user, pk=scan_pk)
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "HEAD"])
+    values, errors = {}, {}
+    for name in ("x", "y", "z", "r"):
+        try:
+            values[name] = float(request.GET.get(name, ""))
+        except ValueError:
+            errors[name] = ["a number is required"]
+    if not errors and not 0 < values["r"] <= 100:
+        errors["r"] = ["the radius must be above 0 and at most 100 mm"]
+    if errors:
+        return JsonResponse({"errors": errors}, status=400)
+    upload = viewer.viewable_upload(scan)
+    try:
+        metrics = viewer.sphere_preview(upload, [values["x"], values["y"], values["z"]], values["r"])
+    except QuantError as exc:
+        return JsonResponse({"errors": {"__all__": [str(exc)]}}, status=400)
+    return JsonResponse({"metrics": metrics, "saved": False})

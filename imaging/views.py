@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
-from imaging import plots, selectors, services
+from imaging import plots, selectors, services, viewer
 from imaging.forms import AcknowledgeForm, FileVoiForm, SeriesChoiceForm, SphereVoiForm
 from imaging.models import Finding, Modality, UploadState, VoiResult, VoiSource
 from imaging.upload import (
@@ -92,6 +92,8 @@ def scan_detail(request: HttpRequest, scan_pk: int) -> HttpResponse:
     ctx["sphere_form"] = SphereVoiForm(participant=scan.participant)
     ctx["file_form"] = FileVoiForm(participant=scan.participant)
     ctx["ack_form"] = AcknowledgeForm()
+    upload = ctx["upload"]
+    ctx["mip_overlay"] = viewer.mip_overlay(upload) if upload is not None and not upload.voided else None
     return render(request, "imaging/scan_detail.html", ctx)
 
 

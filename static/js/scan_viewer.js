@@ -41,6 +41,34 @@ function legend(vois) {
   }
 }
 
+// The metrics of the sphere in the form, computed by the server before anything is saved.
+let previewRequest = 0;
+async function previewSphere(form) {
+  const out = document.getElementById("sphere-preview");
+  if (!out || !box.dataset.previewUrl) return;
+  const value = (name) => (form.querySelector(`[name=${name}]`) || {}).value;
+  const query = { x: value("centre_x"), y: value("centre_y"), z: value("centre_z"), r: value("radius_mm") };
+  if (Object.values(query).some((v) => v === undefined || v === "")) {
+    out.textContent = "Give a radius to see the sphere's SUV before saving it.";
+    return;
+  }
+  const mine = ++previewRequest;
+  const response = await fetch(`${box.dataset.previewUrl}?${new URLSearchParams(query)}`, { credentials: "same-origin" });
+  const body = await response.json();
+  if (mine !== previewRequest) return;  // a later request has been sent: show only the newest answer
+  if (!response.ok) {
+    out.textContent = Object.values(body.errors || {}).flat().join(" ") || "No preview.";
+    out.dataset.state = "error";
+    return;
+  }
+  const m = body.metrics;
+  out.textContent = `Not saved yet: SUVmax ${m.suv_max.toFixed(3)}, SUVmean ${m.suv_mean.toFixed(3)}, ` +
+    `SUVpeak ${m.suv_peak.toFixed(3)}, ${m.voxels} voxels (${m.volume_ml.toFixed(2)} mL).`;
+  out.dataset.state = "ready";
+  out.dataset.suvMax = String(m.suv_max);
+  out.dataset.suvMean = String(m.suv_mean);
+}
+
 async function start() {
   const canvas = document.getElementById("viewer-canvas");
   const nv = new Niivue({
@@ -141,7 +169,14 @@ async function start() {
       const input = form.querySelector(`[name=${name}]`);
       if (input) input.value = fmt(lps[k]);
     });
+    previewSphere(form);
   };
+  if (form) {
+    ["centre_x", "centre_y", "centre_z", "radius_mm"].forEach((name) => {
+      const input = form.querySelector(`[name=${name}]`);
+      if (input) input.addEventListener("change", () => previewSphere(form));
+    });
+  }
   nv.drawScene();
   setStatus(`SUV window ${low}–${high}. ${vois.length} VOI(s). Click to place a sphere VOI.`);
   box.niivue = nv;  // for tests and the console

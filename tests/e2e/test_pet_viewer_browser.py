@@ -101,19 +101,36 @@ def test_a_click_in_the_viewer_places_a_sphere_voi_and_its_metrics_show(processe
     page.select_option("#sphere-form select[name=kind]", "lesion")
     page.fill("#sphere-form input[name=name]", "Clicked")
     page.fill("#sphere-form input[name=radius_mm]", str(lesion.radius_mm))
+    page.dispatch_event("#sphere-form input[name=radius_mm]", "change")
+    # The sphere's metrics show before it is saved, and nothing is stored by showing them.
+    page.wait_for_selector("#sphere-preview[data-state=ready]")
+    assert "Not saved yet: SUVmax" in page.inner_text("#sphere-preview")
+    preview_max = float(page.get_attribute("#sphere-preview", "data-suv-max"))
+    preview_mean = float(page.get_attribute("#sphere-preview", "data-suv-mean"))
+    assert not Voi.objects.filter(name="Clicked").exists()
+    _shot(page, "viewer-sphere-preview")
     page.click("#sphere-form button:has-text('Add sphere')")
     page.wait_for_selector("table.suv td:has-text('Clicked')")
     row = page.inner_text("table.suv tr:has(td:has-text('Clicked'))")
     result = VoiResult.objects.get(voi=Voi.objects.get(name="Clicked"))
     assert f"{result.suv_max:.3f}" in row and f"{result.suv_mean:.3f}" in row
     assert result.suv_max == pytest.approx(lesion.suv, rel=0.01)
+    # The preview equals what the worker stored (float32 viewer volume: within 1e-6).
+    assert preview_max == pytest.approx(result.suv_max, rel=1e-6)
+    assert preview_mean == pytest.approx(result.suv_mean, rel=1e-6)
 
     page.wait_for_function("document.getElementById('pet-viewer').dataset.ready")
     assert "Clicked" in page.inner_text("#viewer-legend")
+    page.locator("#viewer-canvas").scroll_into_view_if_needed()  # clicks go to viewport positions
     for slice_type in (0, 1):  # bring the crosshair onto the VOI so its label shows
         xy = page.evaluate(POSITION_JS, [ras, slice_type])
         page.mouse.click(xy[0], xy[1])
         page.wait_for_timeout(150)
     page.wait_for_selector("#viewer-labels .viewer-label[data-voi='Clicked']")
     _shot(page, "viewer-voi-outlined")
+    # (last: the element screenshot scrolls the page) The saved VOI is outlined and labelled on the enlarged coronal MIP.
+    mip = page.locator("svg.mip")
+    assert mip.locator("g.mip-voi text", has_text="Clicked").count() == 1
+    assert mip.bounding_box()["width"] >= 480  # shown at its enlarged size (the phantom is 40 x 12 voxels)
+    mip.screenshot(path=str(SHOTS / "mip-overlay.png"))
     assert not errors, errors

@@ -75,6 +75,20 @@ def test_the_scan_page_shows_state_mip_findings_and_sphere_results(
     assert page.status_code == 200
     assert "Results ready" in html and "Liver" in html and "Provenance" in html
     assert reverse("imaging:scan_mip", kwargs={"scan_pk": scan.pk}) in html
+    # The MIP is enlarged to a usable size, with orientation letters and the VOI outlined where it lies.
+    overlay = page.context["mip_overlay"]
+    assert max(overlay["width"], overlay["height"]) >= 480 and upload.mip_window["upscale"] > 1
+    assert [o["letter"] for o in overlay["letters"]] == ["S", "I", "R", "L"]
+    (box,) = overlay["boxes"]
+    geometry = services.geometry_from_json(upload.geometry)
+    x_index, _y, z_index = geometry.patient_to_index(np.array([liver.centre_mm]))[0]
+    f = upload.mip_window["upscale"]
+    centre_col, centre_row = box["left"] + box["width"] / 2, box["top"] + box["height"] / 2
+    row_scale = overlay["height"] / geometry.shape[0]
+    assert centre_col == pytest.approx((x_index + 0.5) * f, abs=f)  # within one voxel
+    assert centre_row == pytest.approx((geometry.shape[0] - z_index - 0.5) * row_scale, abs=row_scale)
+    assert box["width"] == pytest.approx(20 / geometry.spacing[0] * f, abs=2 * f)  # 20 mm across
+    assert 'class="mip-voi organ"' in html and "Liver · SUVmax" in html
     mip = client.get(reverse("imaging:scan_mip", kwargs={"scan_pk": scan.pk}))
     assert mip["Content-Type"] == "image/png"
     assert b"".join(mip.streaming_content).startswith(b"\x89PNG")
