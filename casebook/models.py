@@ -450,7 +450,7 @@ class ScreeningLogEntry(ClinicalRecord):
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="screening_log")
     screened_on = models.DateField()
     age_band = models.CharField(max_length=5, choices=AgeBand.choices)
-    failed_criteria = models.JSONField(default=list, help_text="Codes of the criteria not met.")
+    failed_criteria = models.JSONField(default=list, blank=True, help_text="Codes of the criteria not met.")
     other_reason = models.CharField(max_length=200, blank=True, help_text="For example declined consent.")
 
     class Meta:

@@ -23,9 +23,9 @@ OTHER_DATE_FORMATS = {
     "a.m./p.m.": re.compile(r"\b\d{1,2}(?::\d{2})? ?[ap]\.m\."),
     "time without zone": re.compile(r"\b\d{4}-\d{2}-\d{2} \d{2}:\d{2}(?!:| [A-Z]{2,5}\b| [+-]\d{2})"),
 }
-# Not walked: files and plots; /kinetics/ pages (templates/kinetics, another owner) still show raw codes.
+# Not walked: files and plots.
 NOT_PAGES = re.compile(
-    r"^/(admin|api|static|media|accounts/logout|kinetics)|\.(csv|png|svg|zip|nii|gz|json|xml|xpt|dcm)$"
+    r"^/(admin|api|static|media|accounts/logout)|\.(csv|png|svg|zip|nii|gz|json|xml|xpt|dcm)$"
     r"|/download|/export(?:/|\.|$)|/plot|/preview|/mip|/volume|/file|format="
 )
 

@@ -257,13 +257,22 @@ def _screen_failures_are_kept_without_identifiers_and_counted_per_site(coordinat
     services.screen_failure_record(
         ctx=ctx, site=site_nl, screened_on=TODAY, age_band="40-49", failed_criteria=["E3"]
     )
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError):  # neither a failed criterion nor another reason
         services.screen_failure_record(
             ctx=ctx, site=site_nl, screened_on=TODAY, age_band="40-49", failed_criteria=[]
         )
+    # A candidate who met every criterion but declined is kept too, with the reason.
+    services.screen_failure_record(
+        ctx=ctx,
+        site=site_nl,
+        screened_on=TODAY,
+        age_band="50-59",
+        failed_criteria=[],
+        other_reason="declined consent",
+    )
     flow = selectors.screening_flow(user=coordinator)
     assert [(r["site"].code, r["screened"], r["failed"], r["enrolled"], r["by_criterion"]) for r in flow] == [
-        ("NL01", 3, 2, 1, [("E3", 2), ("I4", 1)])
+        ("NL01", 4, 3, 1, [("E3", 2), ("I4", 1)])
     ]
 
 

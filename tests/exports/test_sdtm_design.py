@@ -17,7 +17,6 @@ from jsonschema import Draft201909Validator
 from lxml import etree
 
 from casebook import services as casebook_services
-from casebook.models import ScreeningLogEntry
 from exports import define_xml, sdtm, sdtm_data, sdtm_files
 from exports.sdtm_vars import SDTMIG_VERSION
 from tests import factories
@@ -49,9 +48,13 @@ def trial(coordinator, pathologist, site_nl):
         age_band="40-49",
         failed_criteria=["I4", "E2"],
     )
-    # written directly: the service refuses an empty criteria list at the model's full_clean (casebook's bug)
-    ScreeningLogEntry.objects.create(
-        site=site_nl, screened_on=TODAY, age_band="50-59", failed_criteria=[], other_reason="declined consent"
+    casebook_services.screen_failure_record(
+        ctx=ctx,
+        site=site_nl,
+        screened_on=TODAY,
+        age_band="50-59",
+        failed_criteria=[],
+        other_reason="declined consent",
     )
     return {"p1": p1, "p2": p2, "dose": dose, "screen": screen, "biopsy": biopsy, "failed": failed}
 
