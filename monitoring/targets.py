@@ -100,6 +100,9 @@ SPECIAL_LABELS = {
     "vois": "VOIs",
     "mri-parameters": "MRI parameters",
     "scan-findings": "Scan findings",
+    "mr-series-uploads": "MR series uploads",
+    "mr-map-jobs": "MR map jobs",
+    "mr-rois": "MR map ROIs",
 }
 
 

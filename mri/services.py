@@ -22,6 +22,8 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
 
 from imaging.models import Modality, Scan
 from imaging.pet_adapters import deidentify_dataset
@@ -35,8 +37,9 @@ from quant.mri.dicom_series import MrSeries, read_mr_series
 from quant.mri.dicom_tags import diffusion
 from quant.mri.pipeline import CONTRACT_KEYS, SEMIQUANT_KEYS, FitOptions, fit_series, foreground
 from trial import access
-from trial.audit import AuditContext, audited_create, audited_update
-from trial.models import AuditSource
+from trial.audit import AuditContext, audited_create, audited_update, write_entry
+from trial.models import AuditAction, AuditSource
+from trial.write_gate import RecordLocked, refused_before_work, report_refusal
 
 CAPABILITY = "imaging"
 
@@ -299,17 +302,43 @@ def _worker_ctx() -> AuditContext:
     return AuditContext.system(source=AuditSource.WORKER)
 
 
-def map_job_run(job_id: int) -> dict[str, Any]:
-    """Fit the job's maps (worker): progress on the job, maps stored, summary and provenance recorded."""
-    job = MrMapJob.objects.select_related("series", "vfa", "participant").get(pk=job_id)
-    if job.state == JobState.DONE:
-        return {"job": job.pk, "skipped": "done"}
-    ctx = _worker_ctx()
-    audited_update(job, ctx=ctx, data={"state": JobState.RUNNING, "progress": 0.05}, reason="map job started")
+WHAT = "MR parameter maps"
 
-    def progress(fraction: float) -> None:
+
+def _refused_message(message: str) -> str:
+    """The job's message after a lock refused its run (the lock's message names the lock and its reason)."""
+    return f"refused: {message.rstrip('.')}; nothing stored"
+
+
+def map_job_run(job_id: int) -> dict[str, Any]:
+    """Fit the job's maps (worker): progress on the job, maps stored, summary and provenance recorded.
+
+    A recompute is a write: frozen or locked data (monitoring, through the write gate) refuses it before any
+    work, and a lock that arrives during the fit refuses the results as a whole (the maps, their files and the
+    job's summary are written in one transaction; the files this run saved are removed again). Either way the
+    refusal is recorded (monitoring.RefusedWrite, audited) and the job ends "failed" with "refused: ...,
+    nothing stored" as its message, never left "running".
+    """
+    job = MrMapJob.objects.select_related("series", "vfa", "participant").get(pk=job_id)
+    if job.state == JobState.DONE or job.voided:
+        return {"job": job.pk, "skipped": "voided" if job.voided else "done"}
+    ctx = _worker_ctx()
+    refused = refused_before_work(job, ctx=ctx, what=WHAT)
+    if refused is not None:
+        _set_state(job.pk, JobState.FAILED, _refused_message(refused), "map job refused by a lock")
+        return {"job": job.pk, "refused": refused}
+    try:
+        with transaction.atomic():
+            audited_update(
+                job, ctx=ctx, data={"state": JobState.RUNNING, "progress": 0.05}, reason="map job started"
+            )
+    except RecordLocked as exc:  # locked between the check and the start
+        return _refused_midway(job.pk, ctx, exc)
+
+    def progress(fraction: float) -> None:  # a display hint, not clinical data: no version step, no audit
         MrMapJob.objects.filter(pk=job.pk).update(progress=round(0.1 + 0.7 * fraction, 3))
 
+    written: list[str] = []  # files this run saved: removed again unless its writes commit
     try:
         with tempfile.TemporaryDirectory() as tmp:
             series = _download(job.series, Path(tmp) / "series")
@@ -335,68 +364,108 @@ def map_job_run(job_id: int) -> dict[str, Any]:
                 "options": job.options,
                 "warnings": outcome.warnings,
             }
-            maps = _store_maps(job, ctx, outcome.maps, series, source, provenance)
+            with transaction.atomic():  # the maps, their rows and the job's result: all stored, or nothing
+                maps = _store_maps(job, ctx, outcome.maps, series, source, provenance, written)
+                audited_update(
+                    job,
+                    ctx=ctx,
+                    data={
+                        "state": JobState.DONE,
+                        "progress": 1.0,
+                        "summary": {m.parameter: m.stats for m in maps},
+                        "provenance": provenance,
+                        "message": "",
+                    },
+                    reason="maps computed by worker",
+                )
+    except RecordLocked as exc:  # a freeze or lock that arrived during the fit: nothing was stored
+        _remove(written)
+        return _refused_midway(job.pk, ctx, exc)
     except (QuantError, ValueError, ArithmeticError) as exc:
-        audited_update(
-            job, ctx=ctx, data={"state": JobState.FAILED, "message": str(exc)[:500]}, reason="map job failed"
-        )
+        _remove(written)
+        _set_state(job.pk, JobState.FAILED, str(exc)[:500], "map job failed")
         return {"job": job.pk, "state": "failed"}
-    summary = {m.parameter: m.stats for m in maps}
-    audited_update(
-        job,
-        ctx=ctx,
-        data={
-            "state": JobState.DONE,
-            "progress": 1.0,
-            "summary": summary,
-            "provenance": provenance,
-            "message": "",
-        },
-        reason="maps computed by worker",
-    )
+    except BaseException:
+        _remove(written)
+        raise
     return {"job": job.pk, "state": "done", "maps": len(maps)}
 
 
+def _remove(paths: list[str]) -> None:
+    for name in paths:
+        default_storage.delete(name)
+
+
+def _refused_midway(job_id: int, ctx: AuditContext, exc: RecordLocked) -> dict[str, Any]:
+    """Record the refusal (monitoring: a RefusedWrite row, audited) and end the job with the lock's message."""
+    job = MrMapJob.objects.get(pk=job_id)
+    message = report_refusal(job, ctx=ctx, what=WHAT, refusal=exc)
+    _set_state(job_id, JobState.FAILED, _refused_message(message), "map job refused by a lock")
+    return {"job": job_id, "refused": message}
+
+
+@transaction.atomic
+def _set_state(job_id: int, state: str, message: str, reason: str) -> None:
+    """End a job that stored nothing (failed, or refused by a lock): its state and message, audited (source worker).
+
+    The job's run state is the worker's bookkeeping, not a clinical value, so it is written even on locked data
+    (as the PET worker puts a refused upload back with the lock's message): a refused job must not stay
+    "running" or "queued" for ever. The row is locked, ``version`` raised in the same UPDATE.
+    """
+    job = MrMapJob.objects.select_for_update().get(pk=job_id)
+    fields = {"state": state, "message": message}
+    changes = {k: [getattr(job, k), v] for k, v in fields.items() if getattr(job, k) != v}
+    if not changes:
+        return
+    changes["version"] = [job.version, job.version + 1]
+    MrMapJob.objects.filter(pk=job_id).update(**fields, version=F("version") + 1, updated_at=timezone.now())
+    write_entry(job, ctx=_worker_ctx(), action=AuditAction.UPDATE, changes=changes, reason=reason)
+
+
 def _store_maps(
-    job: MrMapJob, ctx: AuditContext, maps: dict, series: MrSeries, source: Any, provenance: dict
+    job: MrMapJob,
+    ctx: AuditContext,
+    maps: dict,
+    series: MrSeries,
+    source: Any,
+    provenance: dict,
+    written: list[str],
 ) -> list[MrMap]:
+    """Save each map's files (their names appended to ``written`` as they are saved) and store its MrMap row;
+    the caller holds the transaction and removes ``written`` when it does not commit."""
     extra = ("ktrans_per_min", "kep_per_min", "delay_s", *SEMIQUANT_KEYS.values())
     keys = [k for k in (*CONTRACT_KEYS[job.model], *extra) if k in maps]
     keys = list(dict.fromkeys(keys))
     folder = f"mri/{job.participant.study_id}/maps/{job.pk}-{uuid.uuid4().hex[:8]}"
     background = series.data[..., 0].astype(float)
+
+    def save(name: str, content: bytes) -> str:
+        written.append(default_storage.save(f"{folder}/{name}", ContentFile(content)))
+        return written[-1]
+
     out = []
-    with transaction.atomic():
-        for number, key in enumerate(keys):
-            values = maps[key]
-            label = map_outputs.PARAMETERS.get(key, (key,))[0]
-            nifti = default_storage.save(
-                f"{folder}/{key}.nii", ContentFile(map_outputs.to_nifti(values, series))
-            )
-            pm = default_storage.save(
-                f"{folder}/{key}_pm.dcm",
-                ContentFile(
-                    map_outputs.parametric_map(
-                        values, key, series, source, provenance, series_number=900 + number
-                    )
+    for number, key in enumerate(keys):
+        values = maps[key]
+        label = map_outputs.PARAMETERS.get(key, (key,))[0]
+        nifti = save(f"{key}.nii", map_outputs.to_nifti(values, series))
+        pm = save(
+            f"{key}_pm.dcm",
+            map_outputs.parametric_map(values, key, series, source, provenance, series_number=900 + number),
+        )
+        png = save(f"{key}.png", map_outputs.preview_png(values, background, label))
+        out.append(
+            audited_create(
+                MrMap(
+                    participant=job.participant,
+                    job=job,
+                    parameter=key,
+                    label=label,
+                    nifti_path=nifti,
+                    parametric_map_path=pm,
+                    preview_path=png,
+                    stats=map_outputs.map_stats(values),
                 ),
+                ctx=ctx,
             )
-            png = default_storage.save(
-                f"{folder}/{key}.png", ContentFile(map_outputs.preview_png(values, background, label))
-            )
-            out.append(
-                audited_create(
-                    MrMap(
-                        participant=job.participant,
-                        job=job,
-                        parameter=key,
-                        label=label,
-                        nifti_path=nifti,
-                        parametric_map_path=pm,
-                        preview_path=png,
-                        stats=map_outputs.map_stats(values),
-                    ),
-                    ctx=ctx,
-                )
-            )
+        )
     return out

@@ -1,7 +1,8 @@
 """What a query can point at: (export resource, object id, field) resolved to a model row, its participant and site.
 
-The export REGISTRY names every clinical record the sponsor sees; queries accept the same names, plus a
-few records that are not exported on their own (PET series uploads). Field names are the resource's
+The export REGISTRY names every clinical record the sponsor sees (MR series uploads, map jobs and ROIs
+included: exports/resources/mri.py); queries accept the same names, plus a few records that are not
+exported on their own (PET series uploads). Field names are the resource's
 column names or the model's own field names.
 """
 
@@ -61,6 +62,14 @@ NOT_CORRECTABLE_RESOURCES = frozenset(
         "assessments",
         "measurements",
         "mri-parameters",
+        # MRI app: an upload's every field was read from (or written for) the received files, which were
+        # validated against its kind; a map job's state, summary and provenance are the worker's results and its
+        # model and options the inputs those results came from; an ROI's voxel count and statistics are computed
+        # from its mask and the maps, and its name is the registry lesion label its MRI parameters were filed
+        # under. Corrected on the MRI page: void, upload again, run a new job, add the ROI again.
+        "mr-series-uploads",
+        "mr-map-jobs",
+        "mr-rois",
     }
 )
 

@@ -6,7 +6,7 @@ import importlib
 
 from exports.resources.base import REGISTRY, Col, Nested, Resource, serializer_for
 
-OPTIONAL_MODULES = ("safety", "imaging", "lesions", "pathology", "casebook", "kinetics")
+OPTIONAL_MODULES = ("safety", "imaging", "lesions", "pathology", "casebook", "kinetics", "mri")
 
 
 def load_all() -> dict[str, Resource]:

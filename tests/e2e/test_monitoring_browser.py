@@ -3,6 +3,7 @@ the coordinator's edit of a locked AE is refused on the page while the answer to
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,8 @@ from tests.safety.conftest import base_values
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-SHOTS = Path("/work/shots/monitor")
+# Screenshots to look at: MONITOR_SHOTS (e.g. /work/shots/monitor) or a /tmp default a fresh CI machine can write.
+SHOTS = Path(os.environ.get("MONITOR_SHOTS", "/tmp/cd8pet-shots/monitor"))
 
 
 def logout(page):
