@@ -144,6 +144,52 @@ class StoredInstance(models.Model):
         return f"upload #{self.upload_id} slice {self.z_index}"
 
 
+class LinkedCt(ClinicalRecord):
+    """The CT of a PET/CT uploaded with the PET series: validated, de-identified with the participant's same UID
+    key and profile as the PET (so its FrameOfReferenceUID stays equal to the PET's), stored and checksummed."""
+
+    participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="linked_cts")
+    scan = models.ForeignKey(Scan, on_delete=models.PROTECT, related_name="linked_cts")
+    upload = models.ForeignKey(SeriesUpload, on_delete=models.PROTECT, related_name="linked_cts")
+    storage_dir = models.CharField(max_length=255)
+    instance_count = models.PositiveIntegerField()
+    total_bytes = models.BigIntegerField()
+    series_instance_uid = models.CharField(max_length=64, help_text="De-identified (remapped) UID.")
+    study_instance_uid = models.CharField(max_length=64)
+    frame_of_reference_uid = models.CharField(max_length=64)
+    series_description = models.CharField(max_length=128, blank=True)
+    source_fingerprint = models.CharField(
+        max_length=64, help_text="SHA-256 over the sorted SHA-256 of every received CT instance."
+    )
+    geometry = models.JSONField(help_text="Shape, spacing, affine, SOP instance UIDs in z order.")
+    link_reason = models.CharField(max_length=200, help_text="Why this CT belongs to the PET series.")
+    deid_profile = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"CT of upload #{self.upload_id}"
+
+
+class CtInstance(models.Model):
+    """One de-identified CT DICOM file with checksums of what was received and what is stored."""
+
+    ct = models.ForeignKey(LinkedCt, on_delete=models.PROTECT, related_name="instances")
+    sop_instance_uid = models.CharField(max_length=64)
+    path = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64, help_text="Of the stored de-identified file.")
+    source_sha256 = models.CharField(max_length=64, help_text="Of the received file (hash only).")
+    size = models.PositiveIntegerField()
+    z_index = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["ct", "z_index"]
+
+    def __str__(self) -> str:
+        return f"CT #{self.ct_id} slice {self.z_index}"
+
+
 class Severity(models.TextChoices):
     INFO = "info", "Info"
     WARNING = "warning", "Warning"

@@ -10,6 +10,7 @@ urlpatterns = [
     path("scans/<int:scan_pk>/state/", views.scan_state, name="scan_state"),
     path("scans/<int:scan_pk>/mip.png", views.scan_mip, name="scan_mip"),
     path("scans/<int:scan_pk>/viewer/suv.nii.gz", viewer_views.scan_viewer_suv, name="scan_viewer_suv"),
+    path("scans/<int:scan_pk>/viewer/ct.nii.gz", viewer_views.scan_viewer_ct, name="scan_viewer_ct"),
     path(
         "scans/<int:scan_pk>/viewer/vois.nii.gz",
         viewer_views.scan_viewer_voi_labels,

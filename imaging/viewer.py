@@ -23,11 +23,12 @@ import numpy as np
 from django.core.files.storage import default_storage
 from django.http import Http404
 
-from imaging.models import Scan, SeriesUpload, UploadState, Voi, VoiSource
+from imaging.models import LinkedCt, Scan, SeriesUpload, UploadState, Voi, VoiSource
 from imaging.services.common import _compute, _sha256, geometry_from_json, suv_volume
 from imaging.services.processing import ENGINE_VERSION
 from imaging.services.vois import voi_mask
 from quant.dicom.geometry import Geometry
+from quant.dicom.series import read_series
 from quant.errors import QuantError
 from quant.pet import mip
 from quant.pet.series import read_pet_series
@@ -102,6 +103,60 @@ def suv_nifti(upload: SeriesUpload) -> bytes:
         return nifti_bytes(suv.astype(np.float32), geometry.affine, description="SUVbw (g/mL)")
 
     return _cached(name, build)
+
+
+CT_WINDOW_HU = (-160.0, 240.0)  # soft tissue (level 40, width 400)
+
+
+def linked_ct(upload: SeriesUpload) -> LinkedCt | None:
+    """The CT linked to the upload (imaging.services.ct), if any and not voided."""
+    return upload.linked_cts.filter(voided=False).order_by("-created_at", "-id").first()
+
+
+def ct_volume(ct: LinkedCt) -> tuple[np.ndarray, Geometry]:
+    """HU volume (z, y, x; RescaleSlope/Intercept applied) of the stored, checksummed CT; 404 if it cannot be."""
+    instances = list(ct.instances.order_by("z_index"))
+    paths = [default_storage.path(i.path) for i in instances]
+    for inst, path in zip(instances, paths, strict=True):
+        if not Path(path).exists() or _sha256(Path(path)) != inst.sha256:
+            raise Http404("A stored CT file does not match its checksum.")
+    try:
+        series = read_series(paths, "CT")
+    except QuantError as exc:
+        raise Http404(f"The stored CT cannot be read: {exc}") from exc
+    return series.volume, series.geometry
+
+
+def ct_nifti(ct: LinkedCt) -> bytes:
+    """The linked CT in HU as NIfTI (RAS+, its own affine): int16 when every HU value is a whole number in range,
+    else float32; cached beside the CT files under a key of their checksums."""
+    checksums = list(ct.instances.order_by("z_index").values_list("sha256", flat=True))
+    key = hashlib.sha256(json.dumps(["ct-hu-1", checksums]).encode()).hexdigest()[:24]
+
+    def build() -> bytes:
+        hu, geometry = ct_volume(ct)
+        whole = np.all(np.isfinite(hu)) and np.array_equal(hu, np.round(hu))
+        fits = whole and hu.min(initial=0) >= -32768 and hu.max(initial=0) <= 32767
+        data = hu.astype(np.int16) if fits else hu.astype(np.float32)
+        return nifti_bytes(data, geometry.affine, description="CT (HU)")
+
+    return _cached(f"{ct.storage_dir}/viewer/ct-{key}.nii.gz", build)
+
+
+def ct_descriptor(ct: LinkedCt | None, url: str) -> dict[str, Any] | None:
+    """The viewer JSON's entry of the linked CT (None: PET alone)."""
+    if ct is None:
+        return None
+    return {
+        "url": url,
+        "description": ct.series_description,
+        "slices": ct.instance_count,
+        "shape": ct.geometry.get("shape"),
+        "spacing": ct.geometry.get("spacing"),
+        "window": list(CT_WINDOW_HU),
+        "units": "HU",
+        "link_reason": ct.link_reason,
+    }
 
 
 def live_vois(upload: SeriesUpload) -> list[Voi]:

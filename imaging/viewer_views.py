@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.urls import reverse
 
 from imaging import selectors, viewer
 from quant.errors import QuantError
@@ -20,6 +21,18 @@ def scan_viewer_suv(request: HttpRequest, scan_pk: int) -> HttpResponse:
     if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET", "HEAD"])
     return _nifti(viewer.suv_nifti(viewer.viewable_upload(scan)), f"scan-{scan.pk}-suv.nii.gz")
+
+
+def scan_viewer_ct(request: HttpRequest, scan_pk: int) -> HttpResponse:
+    """The CT linked to the processed scan's series, in HU (NIfTI-1, RAS+ with its own affine, gzipped); 404
+    when no CT is linked."""
+    scan = selectors.scan_get(user=request.user, pk=scan_pk)
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "HEAD"])
+    ct = viewer.linked_ct(viewer.viewable_upload(scan))
+    if ct is None:
+        raise Http404("No CT is linked to this scan's PET series.")
+    return _nifti(viewer.ct_nifti(ct), f"scan-{scan.pk}-ct.nii.gz")
 
 
 def scan_viewer_voi_labels(request: HttpRequest, scan_pk: int) -> HttpResponse:
@@ -41,7 +54,9 @@ def scan_viewer_vois(request: HttpRequest, scan_pk: int) -> HttpResponse:
             "vois": viewer.voi_list(upload),
             "window": upload.mip_window,
             "suv_max": upload.suv_summary.get("suv_max"),
-            "ct": None,  # no CT is linked to PET scans in the data model yet: PET alone
+            "ct": viewer.ct_descriptor(
+                viewer.linked_ct(upload), reverse("imaging:scan_viewer_ct", kwargs={"scan_pk": scan.pk})
+            ),
         }
     )
 

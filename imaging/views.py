@@ -94,6 +94,7 @@ def scan_detail(request: HttpRequest, scan_pk: int) -> HttpResponse:
     ctx["ack_form"] = AcknowledgeForm()
     upload = ctx["upload"]
     ctx["mip_overlay"] = viewer.mip_overlay(upload) if upload is not None and not upload.voided else None
+    ctx["linked_ct"] = viewer.linked_ct(upload) if upload is not None and not upload.voided else None
     return render(request, "imaging/scan_detail.html", ctx)
 
 

@@ -34,6 +34,7 @@ from imaging.models import (
     UploadState,
 )
 from imaging.services import blocks
+from imaging.services import ct as ct_link
 from imaging.services.common import (
     _compute,
     _enqueue,
@@ -102,21 +103,30 @@ def _choose_series(groups: dict[str, list], series_uid: str | None) -> list[tupl
 
 
 def intake_report(
-    groups: dict[str, list], chosen: list, ignored: list[dict], series: PetSeries
+    groups: dict[str, list],
+    chosen: list,
+    ignored: list[dict],
+    series: PetSeries,
+    ct: ct_link.PreparedCt | None = None,
+    reasons: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """What the upload held besides the series used (kept on the upload and shown on the scan page)."""
-    used = str(chosen[0][2].get("SeriesInstanceUID", ""))
+    """What the upload held besides the series used (kept on the upload and shown on the scan page): the linked
+    CT, and every other series with why it is not used."""
+    used = {str(chosen[0][2].get("SeriesInstanceUID", "")), ct.received_uid if ct else ""}
+    reasons = reasons or {}
     others = [
         {
             "modality": str(items[0][2].get("Modality", "")),
             "description": str(items[0][2].get("SeriesDescription", "")),
             "files": len(items),
+            "reason": reasons.get(uid, ""),
         }
         for uid, items in groups.items()
-        if uid != used
+        if uid not in used
     ]
     return {
         "ignored_files": ignored,
+        "linked_ct": ct_link.ct_report(ct) if ct else None,
         "other_series": others,
         "transfer_syntaxes": list(series.transfer_syntaxes),
         "lossy_compression": list(series.lossy),
@@ -274,6 +284,14 @@ def series_upload_ingest(
         )
         stored_series = read_pet_series([str(p) for p in outcome.paths])
         after = _compute(stored_series, params)
+        ct, reasons = ct_link.prepare_ct(
+            groups,
+            chosen,
+            pet_frame_after=stored_series.geometry.frame_of_reference_uid,
+            study_id=scan.participant.study_id,
+            key=key,
+            work_dir=work_dir,
+        )
     except (SeriesError, SuvError, UploadRefused) as exc:
         raise _refuse(_client_names(str(exc), files)) from exc
     _check_same_suv(before, after)
@@ -282,8 +300,8 @@ def series_upload_ingest(
     findings = _findings_for(scan, series, before, params)
     params["hours_post_injection"] = before.decay_time_s / 3600.0 if before.decay_time_s else None
     params["series_fingerprint"] = fingerprint
-    params["intake_report"] = intake_report(groups, chosen, ignored, series)
-    return _store(ctx, scan, stored_series, outcome, ordered_sources, before, after, params, findings)
+    params["intake_report"] = intake_report(groups, chosen, ignored, series, ct, reasons)
+    return _store(ctx, scan, stored_series, outcome, ordered_sources, before, after, params, findings, ct)
 
 
 def _client_names(message: str, files: list[tuple[Path, str]]) -> str:
@@ -314,7 +332,9 @@ def _state_message(findings: list[crosscheck.CheckFinding]) -> str:
     )
 
 
-def _store(ctx, scan, series, outcome, source_hashes, before, after, params, findings) -> SeriesUpload:
+def _store(
+    ctx, scan, series, outcome, source_hashes, before, after, params, findings, ct=None
+) -> SeriesUpload:
     storage_dir = f"pet/{scan.participant.study_id}/{uuid.uuid4().hex}"
     saved: list[str] = []
     fingerprint = params.pop("series_fingerprint")
@@ -371,6 +391,8 @@ def _store(ctx, scan, series, outcome, source_hashes, before, after, params, fin
                     )
                 ]
             )
+            if ct is not None:
+                ct_link.ct_store(ctx=ctx, scan=scan, upload=upload, ct=ct, saved=saved)
             for f in findings:
                 audited_create(
                     Finding(

@@ -90,10 +90,18 @@ async function start() {
   const vois = listing.vois;
   let low = Number(box.dataset.windowMin), high = Number(box.dataset.windowMax);
   if (!(high > low)) { low = 0; high = Math.max(1, listing.suv_max || 1); }
-  const volumes = [{ url: box.dataset.suvUrl, name: "suv.nii.gz", colormap: "hot", cal_min: low, cal_max: high }];
+  // With a linked CT: the CT (grey, HU) is the base volume and the SUV an overlay on it; otherwise the SUV alone.
+  const ct = listing.ct;
+  const volumes = [];
+  if (ct) {
+    volumes.push({ url: ct.url, name: "ct.nii.gz", colormap: "gray", cal_min: ct.window[0], cal_max: ct.window[1], colorbarVisible: false });
+  }
+  const suvIndex = volumes.length;
+  volumes.push({ url: box.dataset.suvUrl, name: "suv.nii.gz", colormap: "hot", cal_min: low, cal_max: high, opacity: ct ? 0.6 : 1 });
+  const labelIndex = volumes.length;
   if (vois.length) volumes.push({ url: box.dataset.labelsUrl, name: "vois.nii.gz", opacity: 0.25, colorbarVisible: false });
   await nv.loadVolumes(volumes);
-  if (vois.length) nv.volumes[1].setColormapLabel(labelMap(vois));
+  if (vois.length) nv.volumes[labelIndex].setColormapLabel(labelMap(vois));
   nv.setSliceType(SLICE_TYPE.MULTIPLANAR);
   nv.updateGLVolume();
   legend(vois);
@@ -104,16 +112,50 @@ async function start() {
     const lo = Number(document.getElementById("viewer-min").value);
     const hi = Number(document.getElementById("viewer-max").value);
     if (!(hi > lo)) return;
-    nv.volumes[0].cal_min = lo;
-    nv.volumes[0].cal_max = hi;
+    nv.volumes[suvIndex].cal_min = lo;
+    nv.volumes[suvIndex].cal_max = hi;
     nv.updateGLVolume();
   };
   document.getElementById("viewer-min").addEventListener("change", applyWindow);
   document.getElementById("viewer-max").addEventListener("change", applyWindow);
   document.getElementById("viewer-colormap").addEventListener("change", (e) => {
-    nv.volumes[0].colormap = e.target.value;
+    nv.volumes[suvIndex].colormap = e.target.value;
     nv.updateGLVolume();
   });
+  if (ct) {
+    const ctMin = document.getElementById("viewer-ct-min");
+    const ctMax = document.getElementById("viewer-ct-max");
+    const opacity = document.getElementById("viewer-opacity");
+    const preset = document.getElementById("viewer-ct-preset");
+    const applyCt = () => {
+      const lo = Number(ctMin.value), hi = Number(ctMax.value);
+      if (!(hi > lo)) return;
+      nv.volumes[0].cal_min = lo;
+      nv.volumes[0].cal_max = hi;
+      nv.updateGLVolume();
+      box.dataset.ctWindow = `${lo},${hi}`;
+    };
+    if (ctMin && ctMax) {
+      [ctMin.value, ctMax.value] = ct.window;
+      ctMin.addEventListener("change", applyCt);
+      ctMax.addEventListener("change", applyCt);
+    }
+    if (preset) {
+      preset.addEventListener("change", () => {
+        [ctMin.value, ctMax.value] = preset.value.split(",");
+        applyCt();
+      });
+    }
+    if (opacity) {
+      opacity.addEventListener("input", () => {
+        nv.setOpacity(suvIndex, Number(opacity.value));
+        box.dataset.petOpacity = opacity.value;
+      });
+      box.dataset.petOpacity = opacity.value;
+    }
+    box.dataset.ctWindow = ct.window.join(",");
+  }
+  box.dataset.fused = ct ? "1" : "0";
   document.getElementById("viewer-layout").addEventListener("change", (e) => {
     nv.setSliceType(Number(e.target.value));
   });
@@ -161,8 +203,11 @@ async function start() {
   const form = document.getElementById("sphere-form");
   nv.onLocationChange = (msg) => {
     const lps = rasToLps(msg.mm);
-    const suv = msg.values && msg.values.length ? msg.values[0].value : NaN;
-    setStatus(`LPS ${fmt(lps[0])}, ${fmt(lps[1])}, ${fmt(lps[2])} mm · SUV ${Number.isFinite(suv) ? suv.toFixed(2) : "–"}`);
+    // values[k] is volume k sampled on its own grid: the SUV overlay's, never the CT's HU.
+    const suv = msg.values && msg.values.length > suvIndex ? msg.values[suvIndex].value : NaN;
+    const hu = ct && msg.values && msg.values.length ? msg.values[0].value : NaN;
+    const ctText = Number.isFinite(hu) ? ` · CT ${Math.round(hu)} HU` : "";
+    setStatus(`LPS ${fmt(lps[0])}, ${fmt(lps[1])}, ${fmt(lps[2])} mm${ctText} · SUV ${Number.isFinite(suv) ? suv.toFixed(2) : "–"}`);
     if (!form) return;
     const names = ["centre_x", "centre_y", "centre_z"];
     names.forEach((name, k) => {
@@ -178,7 +223,8 @@ async function start() {
     });
   }
   nv.drawScene();
-  setStatus(`SUV window ${low}–${high}. ${vois.length} VOI(s). Click to place a sphere VOI.`);
+  const fusion = ct ? ` PET fused on the CT (${ct.window[0]}–${ct.window[1]} HU).` : "";
+  setStatus(`SUV window ${low}–${high}.${fusion} ${vois.length} VOI(s). Click to place a sphere VOI.`);
   box.niivue = nv;  // for tests and the console
   box.dataset.ready = "1";
 }
