@@ -3,8 +3,10 @@
 The AIF (Parker population or measured) and the convolution are evaluated on a fine uniform grid
 (``fine_step``: at most 0.5 s and a quarter of the frame interval) and the model is sampled at the frame
 times, so frame-time sampling does not bias the fit. The bolus arrival (AIF delay) is detected from the
-data by profiling the fit of the mean curve over delays covering the pre-contrast phases, or fitted per
-voxel (``fit_delay``) as a free parameter bounded by the same range.
+data as the one delay, over a range covering the pre-contrast phases, that minimises the sum of per-voxel
+residuals of a sample of voxels each fitted with its own parameters (``profile_delay``; not a fit of the
+mean curve, which for heterogeneous voxels is no model curve), or fitted per voxel (``fit_delay``) as a
+free parameter bounded by the same range, starting from the detected one.
 Units: t in s, concentrations mM, Ktrans and PS /min, Fp ml/min/ml, ve and vp fractions.
 """
 
@@ -212,32 +214,125 @@ def _fixed_delay_forward(model: str, aif: Aif, delay: FloatArray) -> Callable:
     return lambda p, rows: tissue_model(model, p, cp[rows], step, aif.frame_idx)
 
 
-def profile_delay(
-    model: str, ct_mean: FloatArray, aif: Aif, times_s: FloatArray, delay_range: tuple[float, float]
-) -> float:
-    """The delay (s) that best fits the mean tissue curve: a 1 s grid over delay_range, then refined jointly."""
-    step = max(1.0, fine_step(times_s))
-    grid = np.arange(delay_range[0], delay_range[1] + step / 2, step)
-    y = np.broadcast_to(ct_mean, (grid.size, ct_mean.size)).copy()
-    fwd = _fixed_delay_forward(model, aif, grid)
-    lower, upper, scale = np.array(LOWER[model]), np.array(UPPER[model]), np.array(SCALE[model])
-    p0 = best_start(fwd, y, _starts(model, coarse=True))
-    p, rms = lm_fit(fwd, y, p0, lower, upper, scale, n_iter=30)
-    best = int(np.nanargmin(rms))
-    tstep = float(aif.fine_t[1] - aif.fine_t[0])
+PROFILE_VOXELS = 48
+PROFILE_RANK = 8
+COARSE_VOXELS = 16
+COARSE_ITER = 15
+COARSE_STEP_S = 1.0
+REFINE_STAGES = ((1.0, 0.2),)  # (half width, step) in s: the best second either side of the 1 s grid
 
-    def fwd_d(q: FloatArray, rows: np.ndarray) -> FloatArray:
-        return tissue_model(model, q[:, :-1], aif.plasma(q[:, -1]), tstep, aif.frame_idx)
 
-    q, _ = lm_fit(
-        fwd_d,
-        ct_mean[None, :],
-        np.r_[p[best], grid[best]][None, :],
-        np.r_[lower, delay_range[0]],
-        np.r_[upper, delay_range[1]],
-        np.r_[scale, 1.0],
+def _enhancing(ct: FloatArray) -> NDArray[np.intp]:
+    """Rows whose peak reaches 10 % of the 95th percentile of the peaks (all rows if none does)."""
+    peak = np.max(ct, axis=1)
+    rows = np.flatnonzero(peak >= 0.1 * np.percentile(peak, 95))
+    return rows if rows.size else np.arange(ct.shape[0])
+
+
+def profile_curves(ct: FloatArray, k: int | None = None) -> tuple[FloatArray, str]:
+    """Curves (K, T) for the delay profile and how they were chosen.
+
+    The enhancing voxels' curves are denoised by projection onto their PROFILE_RANK leading singular vectors
+    (the model curves of one tissue span a low-dimensional space; most of the noise lies outside it), and k
+    of them are taken evenly spread over the ranks of area under the curve (all of them if there are at
+    most k), so every kind of curve is represented. Each is fitted on its own: no averaging of different
+    voxels, whose mean is not itself a model curve.
+    """
+    k = PROFILE_VOXELS if k is None else k
+    rows = _enhancing(ct)
+    x = ct[rows]
+    _, _, vt = np.linalg.svd(x, full_matrices=False)
+    basis = vt[:PROFILE_RANK]
+    x = (x @ basis.T) @ basis
+    order = np.argsort(np.sum(x, axis=1), kind="stable")
+    pick = order[np.unique(np.linspace(0, order.size - 1, min(k, order.size)).round().astype(int))]
+    how = (
+        f"{pick.size} of {rows.size} enhancing voxels spread over the ranks of area under the curve, "
+        f"denoised by projection onto the {basis.shape[0]} leading singular vectors of the enhancing curves"
     )
-    return float(q[0, -1])
+    return x[pick], how
+
+
+def _lls_starts(model: str, y: FloatArray, aif: Aif, times_s: FloatArray, delay_s: float) -> FloatArray:
+    """Tofts-family starting values for the curves y (N, T) at one delay: Murase linear least squares."""
+    p0 = murase_lls(times_s / 60.0, y, aif.at_frames(delay_s, times_s), model == "extended_tofts")
+    p0 = p0[:, : len(PARAMS[model])]
+    return np.where(np.isfinite(p0), p0, _starts(model)[0])
+
+
+def _fits_at_delays(
+    model: str,
+    y: FloatArray,
+    aif: Aif,
+    times_s: FloatArray,
+    delays: FloatArray,
+    p0: FloatArray | None,
+    n_iter: int = 30,
+) -> tuple[FloatArray, FloatArray]:
+    """Each curve of y (K, T) fitted at each delay (D,), all K * D fits in one batch: params (D, K, P) and the
+    sum of squares over the K curves per delay (D,). Starts: p0 (D, K, P), else the coarse 2CXM start grid
+    or the Tofts-family linear least squares."""
+    n_d, k = delays.size, y.shape[0]
+    yy = np.broadcast_to(y, (n_d, k, y.shape[1])).reshape(n_d * k, -1)
+    fwd = _fixed_delay_forward(model, aif, np.repeat(delays, k))
+    lower, upper, scale = np.array(LOWER[model]), np.array(UPPER[model]), np.array(SCALE[model])
+    if p0 is not None:
+        start = p0.reshape(n_d * k, -1)
+    elif model == "2cxm":
+        start = best_start(fwd, yy, _starts(model, coarse=True))
+    else:
+        start = np.concatenate([_lls_starts(model, y, aif, times_s, float(d)) for d in delays])
+    p, rms = lm_fit(fwd, yy, start, lower, upper, scale, n_iter=n_iter)
+    sse = np.where(np.isfinite(rms), rms, np.inf) ** 2 * y.shape[1]
+    return p.reshape(n_d, k, -1), sse.reshape(n_d, k).sum(axis=1)
+
+
+def _grid_around(centre: float, half_s: float, step_s: float, lo: float, hi: float) -> FloatArray:
+    grid = centre + step_s * np.arange(-round(half_s / step_s), round(half_s / step_s) + 1)
+    return grid[(grid >= lo - 1e-9) & (grid <= hi + 1e-9)]
+
+
+def profile_delay(
+    model: str, ct: FloatArray, aif: Aif, times_s: FloatArray, delay_range: tuple[float, float]
+) -> tuple[float, dict]:
+    """The common delay (s) minimising the SUM of per-voxel residuals over a sample of voxels; and how.
+
+    The mean of heterogeneous voxels is not itself a model curve (one 2CXM curve fitted to it puts the
+    arrival early), so each sampled curve (``profile_curves``) is fitted with its own parameters at each
+    candidate delay, all fits of a grid in one batch: a 1 s grid over delay_range on a third of the curves,
+    then a 0.2 s grid over the best second either side on all of them (moved on while its lowest point lies
+    on its edge), and the vertex of the parabola through that lowest point and its neighbours.
+    """
+    lo, hi = delay_range
+    y, how = profile_curves(ct)
+    coarse = np.arange(lo, hi + COARSE_STEP_S / 2, COARSE_STEP_S)
+    sub = np.unique(np.linspace(0, y.shape[0] - 1, min(COARSE_VOXELS, y.shape[0])).round().astype(int))
+    _, cost = _fits_at_delays(model, y[sub], aif, times_s, coarse, None, COARSE_ITER)
+    centre, p_start = float(coarse[int(np.argmin(cost))]), None
+    for half, step in REFINE_STAGES:
+        for _ in range(4):
+            grid = _grid_around(centre, half, step, lo, hi)
+            start = None if p_start is None else np.broadcast_to(p_start, (grid.size, *p_start.shape))
+            params, cost = _fits_at_delays(model, y, aif, times_s, grid, start)
+            j = int(np.argmin(cost))
+            centre, p_start = float(grid[j]), params[j]
+            on_edge = (j == 0 and grid[0] > lo + 1e-9) or (j == grid.size - 1 and grid[-1] < hi - 1e-9)
+            if not on_edge:
+                break
+        if 0 < j < grid.size - 1:
+            curv = cost[j - 1] - 2.0 * cost[j] + cost[j + 1]
+            if curv > 0:
+                centre += float(np.clip(0.5 * step * (cost[j - 1] - cost[j + 1]) / curv, -step, step))
+    steps = ", then ".join(f"{step:g} s grid +-{half:g} s" for half, step in REFINE_STAGES)
+    info = {
+        "delay_detection": (
+            f"profiled: sum of per-voxel {model} residuals (each voxel with its own parameters at each "
+            f"candidate delay) over {how}; {COARSE_STEP_S:g} s grid over the range ({sub.size} voxels), "
+            f"then {steps} (all) and parabolic vertex"
+        ),
+        "delay_profile_voxels": int(y.shape[0]),
+    }
+    return float(np.clip(centre, lo, hi)), info
 
 
 def fit_dce_maps(
@@ -251,7 +346,7 @@ def fit_dce_maps(
     fixed_delay_s: float | None = None,
     progress: Callable[[float], None] | None = None,
 ) -> DceMaps:
-    """Fit every curve of ct (N, T); the delay is detected from the mean curve, or fitted per voxel."""
+    """Fit every curve of ct (N, T); the delay is given, detected (``profile_delay``), or fitted per voxel."""
     if model not in MODELS:
         raise QuantInputError(f"unknown DCE model {model!r}")
     n = ct.shape[0]
@@ -259,20 +354,20 @@ def fit_dce_maps(
     if not np.any(ok):
         raise QuantInputError("no voxel has a usable concentration curve")
     if fixed_delay_s is not None:
-        d0 = float(fixed_delay_s)
+        d0, how = float(fixed_delay_s), {"delay_detection": "given (not detected)"}
     else:
-        d0 = profile_delay(model, np.nanmean(ct[ok], axis=0), aif, times_s, delay_range)
-    info = {"delay_detected_s": d0, "delay_range_s": list(delay_range), "fit_delay": fit_delay, **aif.info}
+        d0, how = profile_delay(model, ct[ok], aif, times_s, delay_range)
+    info = {
+        "delay_detected_s": d0,
+        "delay_range_s": list(delay_range),
+        "fit_delay": fit_delay,
+        **how,
+        **aif.info,
+    }
     lower, upper, scale = np.array(LOWER[model]), np.array(UPPER[model]), np.array(SCALE[model])
     y = ct[ok]
     fwd = _fixed_delay_forward(model, aif, np.full(y.shape[0], d0))
-    if model == "2cxm":
-        p0 = best_start(fwd, y, _starts(model))
-    else:
-        p0 = murase_lls(times_s / 60.0, y, aif.at_frames(d0, times_s), model == "extended_tofts")[
-            :, : len(PARAMS[model])
-        ]
-        p0 = np.where(np.isfinite(p0), p0, _starts(model)[0])
+    p0 = best_start(fwd, y, _starts(model)) if model == "2cxm" else _lls_starts(model, y, aif, times_s, d0)
     if progress:
         progress(0.3)
     p, rms = lm_fit(fwd, y, p0, lower, upper, scale)
