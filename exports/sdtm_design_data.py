@@ -26,7 +26,7 @@ from imaging.models import Scan
 from pathology.models import Biopsy
 from trial import access
 from trial.models import Consent, EligibilityAnswer, EligibilityCriterion, Participant, ProtocolVersion, Visit
-from trial.schedule import plan_visits
+from trial.schedule import definitions_as_dicts, plan_visits
 
 TRIAL_SUMMARY = Path(__file__).resolve().parent / "data" / "trial_summary.json"
 Row = dict[str, Any]
@@ -125,24 +125,7 @@ def iter_tv(user: Any) -> Iterator[Row]:
         return
     definitions = list(pv.visit_definitions.order_by("order", "id"))
     by_code = {d.code: d for d in definitions}
-    plan = plan_visits(
-        [
-            {
-                "code": d.code,
-                "name": d.name,
-                "kind": d.kind,
-                "anchor": d.anchor,
-                "day": d.day,
-                "window_before": d.window_before,
-                "window_after": d.window_after,
-                "repeat_every_days": d.repeat_every_days,
-                "repeat_count": d.repeat_count,
-                "procedure": d.is_study_procedure,
-            }
-            for d in definitions
-        ],
-        _DAY1,
-    )
+    plan = plan_visits(definitions_as_dicts(definitions), _DAY1)
     for number, visit in enumerate(plan, 1):
         d = by_code[visit.definition_code]
         window = f"window {visit.window_before} days before to {visit.window_after} days after"

@@ -149,6 +149,7 @@ def progress_participant(
     for visit in participant.visits.order_by("planned_date"):
         if visit.code == "SAFETY_FU":
             continue
+        visit.refresh_from_db()  # an earlier injection may have re-planned its PET time points
         if visit.planned_date >= today or (withdrawal and visit.planned_date > withdrawal):
             break
         if rng.random() < 0.04 and visit.kind in {"ct", "mri"}:

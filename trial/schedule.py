@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -143,3 +145,25 @@ def pet_hours_plan(definition: dict) -> tuple[float, float, float] | None:
         float(definition.get("window_hours_before") or 0.0),
         float(definition.get("window_hours_after") or 0.0),
     )
+
+
+def definitions_as_dicts(definitions: Iterable[Any]) -> list[dict]:
+    """Stored visit definitions (trial.VisitDefinition rows) as the calendar dicts `plan_visits` reads."""
+    return [
+        {
+            "code": d.code,
+            "name": d.name,
+            "kind": d.kind,
+            "anchor": d.anchor,
+            "day": d.day,
+            "window_before": d.window_before,
+            "window_after": d.window_after,
+            "repeat_every_days": d.repeat_every_days,
+            "repeat_count": d.repeat_count,
+            "procedure": d.is_study_procedure,
+            "hours": d.hours_after_anchor,
+            "window_hours_before": d.window_hours_before,
+            "window_hours_after": d.window_hours_after,
+        }
+        for d in definitions
+    ]

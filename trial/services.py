@@ -34,7 +34,7 @@ from trial.models import (
     Visit,
     VisitStatus,
 )
-from trial.schedule import is_out_of_window, plan_visits
+from trial.schedule import definitions_as_dicts, is_out_of_window, plan_visits
 from trial.site_time import ensure_not_future, format_site_time, site_date
 from trial.versioning import lock_current
 
@@ -161,24 +161,7 @@ def _user(ctx: AuditContext) -> Any:
 
 
 def _definitions_as_dicts(pv: ProtocolVersion) -> list[dict]:
-    return [
-        {
-            "code": d.code,
-            "name": d.name,
-            "kind": d.kind,
-            "anchor": d.anchor,
-            "day": d.day,
-            "window_before": d.window_before,
-            "window_after": d.window_after,
-            "repeat_every_days": d.repeat_every_days,
-            "repeat_count": d.repeat_count,
-            "procedure": d.is_study_procedure,
-            "hours": d.hours_after_anchor,
-            "window_hours_before": d.window_hours_before,
-            "window_hours_after": d.window_hours_after,
-        }
-        for d in pv.visit_definitions.all()
-    ]
+    return definitions_as_dicts(pv.visit_definitions.all())
 
 
 def schedule_generate(
@@ -395,7 +378,7 @@ def tracer_dose_record(
     confirmed = duplicates.confirm_or_refuse(
         twin, what=_dose_label(twin, "89Zr-Df-crefmirlimab"), confirm_reason=confirm_duplicate_reason
     )
-    return audited_create(
+    dose = audited_create(
         TracerDose(
             participant=participant,
             visit=visit,
@@ -409,6 +392,34 @@ def tracer_dose_record(
         ctx=ctx,
         reason=confirmed,
     )
+    pet_visits_follow_injection(ctx=ctx, dose=dose)
+    return dose
+
+
+def pet_visits_follow_injection(*, ctx: AuditContext, dose: TracerDose) -> list[Visit]:
+    """Re-plan the injection's PET time points that are still planned from the actual injection day (audited), so
+    the worklist and overdue lists follow the injection rather than the calendar's planned day."""
+    injected_on = site_date(dose.administered_at, dose.participant.site)
+    moved = []
+    pet_visits = dose.participant.visits.filter(
+        voided=False,
+        status=VisitStatus.PLANNED,
+        actual_date__isnull=True,
+        definition__anchor=dose.visit.code,
+        definition__hours_after_anchor__isnull=False,
+    ).select_related("definition")
+    for visit in pet_visits:
+        planned = injected_on + dt.timedelta(days=visit.definition.day)
+        if planned != visit.planned_date:
+            audited_update(
+                visit,
+                ctx=ctx,
+                data={"planned_date": planned},
+                reason=f"Re-planned: {visit.definition.hours_after_anchor:g} h after the tracer injection of "
+                f"{injected_on:%Y-%m-%d}",
+            )
+            moved.append(visit)
+    return moved
 
 
 @transaction.atomic

@@ -176,3 +176,38 @@ def test_an_upload_is_checked_against_its_own_time_points_hour_window(
     finding = found["SCAN_OUT_OF_WINDOW"]
     assert finding.severity == "warning"
     assert "30.0 h after injection is outside the planned window 20-28 h" in finding.message
+
+
+@pytest.mark.django_db
+def test_the_pet_time_points_follow_the_actual_injection_day(coordinator, site_nl):
+    from trial.models import AuditEntry, Visit
+
+    participant = factories.enrol(coordinator, site_nl)
+    tracer = factories.visit(participant, "BL_TRACER")
+    pet1, pet2 = (factories.visit(participant, code) for code in ("BL_PET1", "BL_PET2"))
+    assert (pet1.planned_date - tracer.planned_date).days == 2
+    # The injection happens three days after its planned day: both scans move with it (48 h -> day 2, 144 h ->
+    # day 6 after the injection), audited; the on-treatment scans stay where the calendar put them.
+    late = dt.datetime.combine(tracer.planned_date + dt.timedelta(days=3), dt.time(9, 30), tzinfo=dt.UTC)
+    ot_before = factories.visit(participant, "OT_PET1").planned_date
+    dose = factories.record_tracer_dose(coordinator, participant, when=late)
+    injected = late.date()
+    for visit, days in ((pet1, 2), (pet2, 6)):
+        visit.refresh_from_db()
+        assert visit.planned_date == injected + dt.timedelta(days=days)
+        entry = AuditEntry.objects.filter(model="visit", object_id=str(visit.pk), action="update").latest(
+            "id"
+        )
+        assert f"after the tracer injection of {injected:%Y-%m-%d}" in entry.reason
+    assert factories.visit(participant, "OT_PET1").planned_date == ot_before
+    # A scan already done is never moved: with the injection one day later, only the planned one follows.
+    from trial import services as trial_services
+    from trial.models import TracerDose
+
+    Visit.objects.filter(pk=pet1.pk).update(status="done", actual_date=injected + dt.timedelta(days=2))
+    TracerDose.objects.filter(pk=dose.pk).update(administered_at=late + dt.timedelta(days=1))
+    dose.refresh_from_db()
+    moved = trial_services.pet_visits_follow_injection(ctx=factories.ctx_for(coordinator), dose=dose)
+    assert [v.code for v in moved] == ["BL_PET2"]
+    pet1.refresh_from_db()
+    assert pet1.planned_date == injected + dt.timedelta(days=2)

@@ -1,9 +1,3 @@
-"""The one date format of the pages (settings.FORMAT_MODULE_PATH): ISO days, minutes, the zone named."""
+"""The same formats for the `en` locale as for `en_GB` (config/formats/en_GB/formats.py)."""
 
-DATE_FORMAT = "Y-m-d"
-SHORT_DATE_FORMAT = "Y-m-d"
-DATETIME_FORMAT = "Y-m-d H:i T"
-SHORT_DATETIME_FORMAT = "Y-m-d H:i T"
-TIME_FORMAT = "H:i"
-MONTH_DAY_FORMAT = "m-d"
-YEAR_MONTH_FORMAT = "Y-m"
+from config.formats.en_GB.formats import *  # noqa: F403
