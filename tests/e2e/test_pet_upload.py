@@ -34,10 +34,10 @@ def test_a_radiologist_uploads_a_series_and_sees_results_and_the_mip(
     page.set_input_files("#id_files", [str(p) for p in sorted(directory.iterdir())])
     page.click("button:has-text('Upload')")
     page.wait_for_url(f"**/imaging/scans/{pet_trial.scan.pk}/")
-    page.wait_for_selector("img.mip")
+    page.wait_for_selector("svg.mip image")
     assert "Results ready" in page.inner_text("#upload-state")
-    natural_width = page.eval_on_selector("img.mip", "img => img.naturalWidth")
-    assert natural_width > 0  # the PNG loaded
+    mip_png = page.request.get(page.get_attribute("svg.mip image", "href"))
+    assert mip_png.ok and mip_png.body().startswith(b"\x89PNG")  # the picture under the overlay loads
     lesion = info.lesions[0]
     page.select_option("#sphere-form select[name=kind]", "lesion")
     page.fill("#sphere-form input[name=name]", "T1")

@@ -158,7 +158,9 @@ def test_the_biopsy_page_shows_the_matched_vois_suvs_and_same_period_mri(client_
 
     biopsy = Biopsy.objects.get(sample_id="T-3-BL")
     page = client_for(monitor).get(f"/pathology/biopsies/{biopsy.pk}/").content.decode()
-    assert "Matched scan: <strong>" in page and "BL_PET2" in page
+    from config.display import label_of
+
+    assert "Matched scan: <strong>" in page and label_of("BL_PET2") in page  # the visit's name, not its code
     # Lesion T1 at BL_PET2: SUVmax 5.00, SUVpeak 0.9 x 5 = 4.50, SUVmean 0.6 x 5 = 3.00; BL_PET1 listed as other.
     assert "<td>5.00</td><td>4.50</td><td>3.00</td>" in page
     assert "other time point" in page
@@ -171,4 +173,4 @@ def test_the_biopsy_page_shows_the_matched_vois_suvs_and_same_period_mri(client_
     )
     on_treatment = Biopsy.objects.get(sample_id="T-3-OT")
     page = client_for(monitor).get(f"/pathology/biopsies/{on_treatment.pk}/").content.decode()
-    assert "OT_PET2" in page and "other period" in page
+    assert label_of("OT_PET2") in page and "other period" in page
