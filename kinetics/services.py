@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -124,7 +125,7 @@ def refresh_on_write(instance: Any, *, action: str, changes: dict, ctx: Any, rea
     from kinetics import tasks
 
     label = instance._meta.label_lower
-    if label not in PK_INPUTS:
+    if label not in PK_INPUTS or not getattr(settings, "PK_AUTO_REFRESH", True):
         return
     participant_id = (
         instance.pk if label == "trial.participant" else getattr(instance, "participant_id", None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import io
 import logging
 import random
 import time
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.core import mail
+from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand
 from django.test.utils import override_settings
 
@@ -32,8 +34,11 @@ class Command(BaseCommand):
     def handle(self, *args, seed: int, skip: list[str], **options):
         started = time.monotonic()
         before = len(getattr(mail, "outbox", []))
-        with _quiet():
+        # Stored PK parameters are refreshed once at the end instead of after every demo write (PK_AUTO_REFRESH).
+        with _quiet(), override_settings(PK_AUTO_REFRESH=False):
             self._build(seed, skip)
+        if "kinetics" not in skip and "pk_parameters" in get_commands():
+            call_command("pk_parameters", stdout=io.StringIO())
         outbox = getattr(mail, "outbox", [])[before:]
         if outbox:
             subjects = sorted({m.subject.split(": ", 1)[-1] for m in outbox})
