@@ -6,59 +6,19 @@ cd8 elements are removed; the Transactional file (carrying the same status) stil
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-from pathlib import Path
 
 import pytest
 from lxml import etree
 
 from exports import odm_stream
-from exports.odm_xml import VENDOR_NS
 from monitoring import services as monitoring_services
 from queries import services as query_services
 from tests import factories
 from tests.exports import odm_replay
-from tests.exports.helpers import offline_schema
+from tests.exports.odm_monitoring_support import CD8, ODM, schema_errors
 from tests.factories import PASSWORD
-from tests.safety.conftest import base_values
 
 pytestmark = pytest.mark.django_db
-
-ROOT = Path(__file__).resolve().parents[2]
-OFFICIAL = ROOT / "tests" / "data" / "cdisc" / "odm-1.3.2"
-EXTENSION = ROOT / "exports" / "schemas" / "odm-1.3.2-cd8"
-ODM = "{http://www.cdisc.org/ns/odm/v1.3}"
-CD8 = f"{{{VENDOR_NS}}}"
-
-
-@pytest.fixture(scope="module")
-def schemas(tmp_path_factory) -> tuple[etree.XMLSchema, etree.XMLSchema]:
-    """(official ODM 1.3.2, official + cd8 extension placed next to the unchanged official files)."""
-    folder = tmp_path_factory.mktemp("odm")
-    for source in [*OFFICIAL.glob("*.xsd"), *EXTENSION.glob("*.xsd")]:
-        shutil.copy(source, folder / source.name)
-    return offline_schema(OFFICIAL / "ODM1-3-2.xsd"), offline_schema(folder / "cd8-odm-extension.xsd")
-
-
-def _errors(schema: etree.XMLSchema, root: etree._Element) -> list[str]:
-    return [] if schema.validate(root) else [str(e) for e in list(schema.error_log)[:5]]
-
-
-@pytest.fixture
-def make_ae(participant, coordinator):
-    """An AE builder on a participant dosed inside the AE reporting window (as tests/safety/conftest.py)."""
-    from safety import services as safety_services
-    from safety.models import CtcaeTerm
-
-    factories.record_tracer_dose(coordinator, participant)
-
-    def make(term: str = "Fatigue", **overrides):
-        values = base_values(CtcaeTerm.objects.get(version="5.0", term=term), **overrides)
-        return safety_services.ae_create(
-            ctx=factories.ctx_for(coordinator), participant=participant, values=values
-        )
-
-    return make
 
 
 def _body(stream) -> bytes:
@@ -66,9 +26,9 @@ def _body(stream) -> bytes:
 
 
 def test_snapshot_carries_casebook_signature_queries_sdv_and_locks_at_odm_extension_points(
-    make_ae, investigator, monitor, data_manager, schemas
+    make_ae, investigator, monitor, data_manager, odm_schemas
 ):
-    official, extended = schemas
+    official, extended = odm_schemas
     ae = make_ae("Fatigue", grade=1)
     other = make_ae("Nausea")
     participant = ae.participant
@@ -103,7 +63,7 @@ def test_snapshot_carries_casebook_signature_queries_sdv_and_locks_at_odm_extens
     stream, _position = odm_stream.snapshot(odm_stream.Scope(data_manager, None), created)
     snapshot = _body(stream)
     root = etree.fromstring(snapshot)
-    assert _errors(extended, root) == []
+    assert schema_errors(extended, root) == []
 
     subject = next(s for s in root.iter(f"{ODM}SubjectData") if s.get("SubjectKey") == participant.study_id)
     sig = subject.find(f"{ODM}Signature")
@@ -141,29 +101,29 @@ def test_snapshot_carries_casebook_signature_queries_sdv_and_locks_at_odm_extens
     assert whole[-1].get("Kind") == "freeze"
 
     # Strip the vendor namespace: the official schema alone accepts what is left (the ODM extension rule).
-    assert _errors(official, root) != []
+    assert schema_errors(official, root) != []
     for node in list(root.iter(f"{CD8}*")):
         node.getparent().remove(node)
-    assert _errors(official, root) == []
+    assert schema_errors(official, root) == []
 
     stream, _position = odm_stream.transactional(odm_stream.Scope(data_manager, None), created)
     transactional = _body(stream)
     # it carries the monitoring status too (test_odm_transactional_monitoring.py)
     stripped = etree.fromstring(transactional)
-    assert _errors(extended, stripped) == []
+    assert schema_errors(extended, stripped) == []
     for node in list(stripped.iter(f"{CD8}*")):
         node.getparent().remove(node)
-    assert _errors(official, stripped) == []
+    assert schema_errors(official, stripped) == []
     state = odm_replay.replay(transactional)
     assert odm_replay.flatten(state) == odm_replay.snapshot_values(snapshot)
 
 
 def test_a_changed_value_shows_changed_since_verification_and_voids_the_casebook_signature(
-    make_ae, coordinator, investigator, monitor, data_manager, schemas
+    make_ae, coordinator, investigator, monitor, data_manager, odm_schemas
 ):
     from safety import services as safety_services
 
-    _official, extended = schemas
+    _official, extended = odm_schemas
     ae = make_ae("Fatigue")
     monitoring_services.sdv_mark(
         ctx=factories.ctx_for(monitor), resource="adverse-events", object_id=ae.pk, fields=["description"]
@@ -176,7 +136,7 @@ def test_a_changed_value_shows_changed_since_verification_and_voids_the_casebook
     )
     stream, _position = odm_stream.snapshot(odm_stream.Scope(data_manager, None), dt.datetime.now(dt.UTC))
     root = etree.fromstring(_body(stream))
-    assert _errors(extended, root) == []
+    assert schema_errors(extended, root) == []
     subject = next(
         s for s in root.iter(f"{ODM}SubjectData") if s.get("SubjectKey") == ae.participant.study_id
     )

@@ -12,29 +12,20 @@ Read in the test's own open transaction: `feed_reads_this_transaction` puts the 
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-from pathlib import Path
 
 import pytest
 from lxml import etree
 
 from exports import odm_stream
-from exports.odm_xml import VENDOR_NS
 from monitoring import services as monitoring_services
 from queries import services as query_services
 from tests import factories
 from tests.exports import odm_replay
-from tests.exports.helpers import offline_schema
+from tests.exports.odm_monitoring_support import CD8, ODM, schema_errors
 from tests.factories import PASSWORD
-from tests.safety.conftest import base_values
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("feed_reads_this_transaction")]
 
-ROOT = Path(__file__).resolve().parents[2]
-OFFICIAL = ROOT / "tests" / "data" / "cdisc" / "odm-1.3.2"
-EXTENSION = ROOT / "exports" / "schemas" / "odm-1.3.2-cd8"
-ODM = "{http://www.cdisc.org/ns/odm/v1.3}"
-CD8 = f"{{{VENDOR_NS}}}"
 CREATED = dt.datetime(2026, 12, 6, 12, tzinfo=dt.UTC)
 
 
@@ -42,35 +33,6 @@ CREATED = dt.datetime(2026, 12, 6, 12, tzinfo=dt.UTC)
 def _fast_password_hashing(settings):
     """The fixture people's passwords hashed cheaply (PBKDF2 costs ~1 s per user on a busy machine)."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(scope="module")
-def schemas(tmp_path_factory) -> tuple[etree.XMLSchema, etree.XMLSchema]:
-    """(official ODM 1.3.2, official + cd8 extension placed next to the unchanged official files)."""
-    folder = tmp_path_factory.mktemp("odm")
-    for source in [*OFFICIAL.glob("*.xsd"), *EXTENSION.glob("*.xsd")]:
-        shutil.copy(source, folder / source.name)
-    return offline_schema(OFFICIAL / "ODM1-3-2.xsd"), offline_schema(folder / "cd8-odm-extension.xsd")
-
-
-@pytest.fixture
-def make_ae(participant, coordinator):
-    from safety import services as safety_services
-    from safety.models import CtcaeTerm
-
-    factories.record_tracer_dose(coordinator, participant)
-
-    def make(term: str = "Fatigue", **overrides):
-        values = base_values(CtcaeTerm.objects.get(version="5.0", term=term), **overrides)
-        return safety_services.ae_create(
-            ctx=factories.ctx_for(coordinator), participant=participant, values=values
-        )
-
-    return make
-
-
-def _errors(schema: etree.XMLSchema, root: etree._Element) -> list[str]:
-    return [] if schema.validate(root) else [str(e) for e in list(schema.error_log)[:5]]
 
 
 def _transactional(user, after=odm_stream.START) -> tuple[bytes, object]:
@@ -111,11 +73,11 @@ def _signature_of(node: etree._Element) -> tuple[str, str, str]:
 
 
 def test_a_transactional_file_from_the_start_carries_signatures_and_monitoring_status_like_the_snapshot(
-    make_ae, coordinator, investigator, monitor, data_manager, schemas
+    make_ae, coordinator, investigator, monitor, data_manager, odm_schemas
 ):
     from safety import services as safety_services
 
-    official, extended = schemas
+    official, extended = odm_schemas
     ae = make_ae("Fatigue", grade=1)
     other = make_ae("Nausea")
     participant = ae.participant
@@ -156,7 +118,7 @@ def test_a_transactional_file_from_the_start_carries_signatures_and_monitoring_s
 
     body, _position = _transactional(data_manager)
     root = etree.fromstring(body)
-    assert _errors(extended, root) == []
+    assert schema_errors(extended, root) == []
     defs = {d.get("OID"): d.findtext(f"{ODM}Meaning") for d in root.iter(f"{ODM}SignatureDef")}
     assert {"SD.CASEBOOK.COMPLETE", "SD.COMPLETE_ACCURATE"} <= set(defs)
     assert f"U.{investigator.username}" in {u.get("OID") for u in root.iter(f"{ODM}User")}
@@ -205,18 +167,18 @@ def test_a_transactional_file_from_the_start_carries_signatures_and_monitoring_s
     # the strict importer applies the Context transactions without a change of value
     assert odm_replay.flatten(odm_replay.replay(body)) == odm_replay.snapshot_values(snapshot)
     # the ODM extension rule: without the cd8 elements the official schema alone accepts the file
-    assert _errors(official, root) != []
+    assert schema_errors(official, root) != []
     for node in list(root.iter(f"{CD8}*")):
         node.getparent().remove(node)
-    assert _errors(official, root) == []
+    assert schema_errors(official, root) == []
 
 
 def test_an_increment_carries_only_the_status_changed_since_its_cursor_and_drops_what_was_undone(
-    make_ae, coordinator, investigator, monitor, data_manager, schemas
+    make_ae, coordinator, investigator, monitor, data_manager, odm_schemas
 ):
     from safety import services as safety_services
 
-    official, extended = schemas
+    official, extended = odm_schemas
     ae = make_ae("Fatigue", grade=1)
     untouched = make_ae("Nausea")
     participant = ae.participant
@@ -258,7 +220,7 @@ def test_an_increment_carries_only_the_status_changed_since_its_cursor_and_drops
 
     increment, _ = _transactional(data_manager, cursor)
     root = etree.fromstring(increment)
-    assert _errors(extended, root) == []
+    assert schema_errors(extended, root) == []
     [subject] = _monitoring_subjects(root)
     assert subject.find(f"{ODM}Signature") is None  # the sign-off was voided by the change: none live
     assert subject.findall(f"{CD8}Lock") == []
@@ -275,15 +237,15 @@ def test_an_increment_carries_only_the_status_changed_since_its_cursor_and_drops
     assert odm_replay.flatten(state) == odm_replay.snapshot_values(b"".join(stream))
     for node in list(root.iter(f"{CD8}*")):
         node.getparent().remove(node)
-    assert _errors(official, root) == []
+    assert schema_errors(official, root) == []
 
 
 def test_a_study_lock_reaches_every_casebook_in_the_file_s_site_scope(
-    make_ae, other_coordinator, data_manager, site_nl, site_be, schemas
+    make_ae, other_coordinator, data_manager, site_nl, site_be, odm_schemas
 ):
     from trial.models import Role
 
-    _official, extended = schemas
+    _official, extended = odm_schemas
     both = factories.make_user("dora", (site_nl, Role.DATA_MANAGER), (site_be, Role.DATA_MANAGER))
     ae = make_ae("Fatigue")
     belgian = factories.enrol(other_coordinator, site_be)
@@ -292,7 +254,7 @@ def test_a_study_lock_reaches_every_casebook_in_the_file_s_site_scope(
 
     stream, _ = odm_stream.transactional(odm_stream.Scope(both, [site_nl.pk]), CREATED, cursor)
     root = etree.fromstring(b"".join(stream))
-    assert _errors(extended, root) == []
+    assert schema_errors(extended, root) == []
     subjects = _monitoring_subjects(root)
     assert [s.get("SubjectKey") for s in subjects] == [ae.participant.study_id]  # not the Belgian casebook
     assert [(n.get("Scope"), n.get("Reason")) for n in subjects[0].findall(f"{CD8}Lock")] == [
