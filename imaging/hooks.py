@@ -37,6 +37,11 @@ def participant_section(request, participant) -> list[dict[str, Any]]:
     ]
 
 
+def _instances(n: int) -> str:
+    """An enhanced PET is one instance holding every slice."""
+    return f"{n} instance" if n == 1 else f"{n} instances"
+
+
 def timeline_items(participant) -> list[dict[str, Any]]:
     items = []
     for scan in selectors.with_latest_upload(
@@ -50,7 +55,7 @@ def timeline_items(participant) -> list[dict[str, Any]]:
                 "date": upload.created_at.date(),
                 "kind": "pet_upload",
                 "object": upload,
-                "label": f"PET series uploaded for {scan.visit.name} ({upload.instance_count} instances)",
+                "label": f"PET series uploaded for {scan.visit.name} ({_instances(upload.instance_count)})",
                 "url": reverse("imaging:scan_detail", kwargs={"scan_pk": scan.pk}),
                 "status": upload.get_state_display(),
             }

@@ -11,7 +11,8 @@ Public functions:
   README, AUTORUN ignored and listed), ``files.scan_series`` (series in a folder, for a chooser),
   ``files.raise_if_mixed``;
 - ``series.read_series(paths, modality, checks)`` -> ``Series`` (volume, ``Geometry``, per-slice info);
-  ``series.SeriesChecks`` is the hook a modality uses to add checks (``quant.pet.series``);
+  ``series.SeriesChecks`` is the hook a modality uses to add checks (``quant.pet.series``) and to name the
+  enhanced multi-frame SOP classes it reads (``enhanced.frames_of``/``classic_view``: one frame, one slice);
 - ``geometry.Geometry`` (voxel <-> patient mm), ``geometry.slice_order``, ``geometry.slice_spacing``;
 - ``pixels.check_decoder``, ``pixels.stored_pixels`` (every standard transfer syntax through pylibjpeg,
   pylibjpeg-libjpeg/-openjpeg/-rle and pyjpegls; per-file byte order), ``pixels.lossy_reason``,

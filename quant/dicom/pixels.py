@@ -1,4 +1,5 @@
-"""Pixel data of single-frame files: format checks, decoders, lossy-compression flags and stored values.
+"""Pixel data: format checks, decoders, lossy-compression flags and stored values (single-frame files, and
+enhanced multi-frame objects that ``quant.dicom.series`` reads as a stack of slices).
 
 Every standard transfer syntax is decoded by pydicom's pixel backends with the decoders the project installs
 (pylibjpeg + pylibjpeg-libjpeg for JPEG baseline/extended/lossless, pylibjpeg-openjpeg for JPEG 2000 and
@@ -82,17 +83,16 @@ def pixel_format(ds: Any, path: str) -> PixelFormat:
     return bits, dtype
 
 
-def stored_pixels(ds: Any, path: str, rows: int, cols: int, fmt: PixelFormat) -> np.ndarray:
-    """Stored pixel values of one single-frame file as a 2-D array, length-checked."""
+def stored_pixels(ds: Any, path: str, rows: int, cols: int, fmt: PixelFormat, frames: int = 1) -> np.ndarray:
+    """Stored pixel values, length-checked: a 2-D array of a single-frame file, or (frames, rows, cols) of an
+    enhanced multi-frame object when its caller reads it as one (``frames`` > 1)."""
     elem = ds.get_item(TAG_PIXEL_DATA)
     if elem is None:
         raise SeriesError(f"{os.path.basename(path)}: no pixel data")
-    if TAG_FRAMES in ds:
-        frames = int(ds.get("NumberOfFrames") or 1)
-        if frames != 1:
-            raise SeriesError(
-                f"{os.path.basename(path)}: multi-frame images ({frames} frames) are not supported"
-            )
+    found = int(ds.get("NumberOfFrames") or 1) if TAG_FRAMES in ds else 1
+    if found != frames:
+        raise SeriesError(f"{os.path.basename(path)}: multi-frame images ({found} frames) are not supported")
+    shape = (rows, cols) if frames == 1 else (frames, rows, cols)
     if transfer_syntax(ds).is_compressed:
         try:
             arr = ds.pixel_array
@@ -100,17 +100,17 @@ def stored_pixels(ds: Any, path: str, rows: int, cols: int, fmt: PixelFormat) ->
             raise SeriesError(
                 f"{os.path.basename(path)}: compressed pixel data could not be decoded"
             ) from exc
-        return arr.reshape(rows, cols)
+        return arr.reshape(shape)
     bits, dtype = fmt
     big = not transfer_syntax(ds).is_little_endian
     dtype = dtype.newbyteorder(">" if big else "<")  # this file's own byte order
-    expected = rows * cols * bits // 8
+    expected = frames * rows * cols * bits // 8
     data = elem.value
     if data is None or len(data) < expected:
         raise SeriesError(
             f"{os.path.basename(path)}: truncated pixel data ({len(data or b'')} of {expected} bytes)"
         )
-    return np.frombuffer(data, dtype=dtype, count=rows * cols).reshape(rows, cols)
+    return np.frombuffer(data, dtype=dtype, count=frames * rows * cols).reshape(shape)
 
 
 def check_dimensions(rows: int, cols: int, n: int) -> None:

@@ -1,4 +1,4 @@
-"""Read and validate one series of single-frame DICOM files into a volume (pure Python, no Django).
+"""Read and validate one series of single-frame DICOM files, or one enhanced multi-frame object, into a volume.
 
 ``read_series(paths, modality)`` returns a :class:`Series` (float32 volume [z, y, x] in stored units after
 per-slice RescaleSlope/Intercept, its geometry and each slice's position and timing) or raises
@@ -8,6 +8,12 @@ check below runs before anything is returned. A modality adds its own checks thr
 
 Memory: the float32 volume is allocated once; each file's pixel bytes are converted into its slot
 and released, then slices are put in z order in place (peak about volume + one file).
+
+Enhanced multi-frame objects (``quant.dicom.enhanced``) are read only for the SOP classes a modality's
+:class:`SeriesChecks` names in ``multiframe_sop_classes`` (PET: Enhanced and Legacy Converted Enhanced PET),
+and only as the one file of their series: each frame becomes a slice (``SliceInfo.frame``), the checks see
+the object's classic view (``enhanced.classic_view``, which a modality may complete in ``enhanced_view``),
+and ``Series.files`` lists each file once. Any other multi-frame file is refused.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from typing import Any
 import numpy as np
 from pydicom.tag import Tag
 
+from quant.dicom import enhanced
 from quant.dicom.fastread import FastDataset, fast_read
 from quant.dicom.files import Identity, list_dicom_files, raise_if_mixed, read_dicom
 from quant.dicom.geometry import DIRECTION_TOL, SPACING_TOL, Geometry, permute_in_place, slice_order
@@ -77,6 +84,7 @@ class SliceInfo:
     acq_time: str | None
     frt: float | None  # FrameReferenceTime, ms
     afd: float | None  # ActualFrameDuration, ms
+    frame: int | None = None  # frame number (1-based) in an enhanced multi-frame object
 
 
 @dataclass(kw_only=True)
@@ -91,7 +99,7 @@ class Series:
     transfer_syntax: str
     rescale_slopes: tuple[float, ...]
     rescale_intercepts: tuple[float, ...]
-    files: tuple[str, ...]
+    files: tuple[str, ...]  # each file once, in z order of its first slice
     slices: tuple[SliceInfo, ...] = ()
     warnings: list[str] = field(default_factory=list)
     lossy: tuple[str, ...] = ()  # why pixels may have lost information (empty: lossless)
@@ -99,7 +107,13 @@ class Series:
 
 
 class SeriesChecks:
-    """Modality-specific checks that :func:`read_series` runs; this base adds none."""
+    """Modality-specific checks that :func:`read_series` runs; this base adds none and reads no multi-frame."""
+
+    multiframe_sop_classes: frozenset[str] = frozenset()
+
+    def enhanced_view(self, ds: Any, view: Any) -> Any:
+        """Complete the classic view of an enhanced object (``enhanced.classic_view``) before the checks."""
+        return view
 
     def on_first(self, ds: Any) -> None:
         """Check the first file (decoded by pydicom); raise SeriesError to refuse the series."""
@@ -156,6 +170,8 @@ def _read_validated(paths: list[str], modality: str, checks: SeriesChecks, seen:
         seen.append(_identity(ds))
         if seen[-1][0] != seen[0][0]:
             continue  # reported below once all files are known
+        if first is None and enhanced.is_multiframe(ds):
+            return _read_enhanced(ds, paths, modality, checks)
         if first is None:
             _check_first(ds, modality, path, len(paths))
             checks.on_first(ds)
@@ -251,6 +267,56 @@ def _slice_info(ds: Any, path: str) -> SliceInfo:
         frt=float_value(raw_text(ds, TAG_FRT)),
         afd=float_value(raw_text(ds, TAG_AFD)),
     )
+
+
+def _read_enhanced(ds: Any, paths: list[str], modality: str, checks: SeriesChecks) -> Series:
+    """One enhanced multi-frame object as a volume: each frame a slice (see the module docstring)."""
+    path = paths[0]
+    name = os.path.basename(path)
+    frames = enhanced.number_of_frames(ds, path)
+    sop_class = str(ds.get("SOPClassUID", ""))
+    if sop_class not in checks.multiframe_sop_classes:
+        raise SeriesError(f"{name}: multi-frame images ({frames} frames) are not supported")
+    if len(paths) > 1:
+        raise SeriesError(
+            f"{name}: an enhanced multi-frame object must be the only file of its series ({len(paths)} files given)"
+        )
+    enhanced.check_per_frame(ds, path)
+    view = checks.enhanced_view(ds, enhanced.classic_view(ds))
+    infos = enhanced.frames_of(ds, path, view)
+    enhanced.check_single_volume(infos, path)
+    offset = enhanced.common_offset(infos, view, path)
+    if offset and "TimezoneOffsetFromUTC" not in view:
+        view.TimezoneOffsetFromUTC = offset  # the frames' own offset applies to the series times too
+    _check_first(view, modality, path, frames)
+    checks.on_first(view)
+    check_decoder(ds, path)
+    rows, cols = int(ds.Rows), int(ds.Columns)
+    pixels = stored_pixels(ds, path, rows, cols, pixel_format(ds, path), frames).reshape(frames, rows, cols)
+    volume = np.empty((frames, rows, cols), dtype=np.float32)
+    sop_uid = str(ds.get("SOPInstanceUID", ""))
+    slices = []
+    for f in infos:
+        out = volume[f.number - 1]
+        np.multiply(pixels[f.number - 1], f.slope, out=out, casting="unsafe")
+        if f.intercept:
+            out += f.intercept
+        slices.append(
+            SliceInfo(
+                path, f.ipp, sop_uid, f.slope, f.intercept, f.acq_date, f.acq_time, f.frt, f.afd, f.number
+            )
+        )
+    del pixels
+    series = _assemble(view, volume, slices, modality)
+    series.files = (path,)
+    series.transfer_syntaxes = (str(ds.file_meta.get("TransferSyntaxUID", "")),)
+    reason = lossy_reason(ds)
+    if reason:
+        series.lossy = (reason,)
+        series.warnings.append(
+            f"lossy compression in 1 of 1 files: {reason}; values may differ from the scanner's"
+        )
+    return series
 
 
 def _assemble(first: Any, volume: np.ndarray, slices: list[SliceInfo], modality: str) -> Series:

@@ -235,8 +235,8 @@ def seg_vois(geometry: Geometry, path: str, segment: str | int | None = None) ->
     }
     known = [uid for uid in geometry.sop_instance_uids if uid in referenced]
     numbers = _segment_numbers(seg, segment)
-    if (int(seg.Rows), int(seg.Columns)) != (ny, nx) or not known:
-        return _seg_resampled(seg, geometry, numbers)
+    if (int(seg.Rows), int(seg.Columns)) != (ny, nx) or not known or len(set(known)) < len(known):
+        return _seg_resampled(seg, geometry, numbers)  # (an enhanced PET: its frames share one SOP instance)
     try:
         pixels = seg.get_pixels_by_source_instance(
             source_sop_instance_uids=list(known), segment_numbers=numbers, ignore_spatial_locations=True
@@ -262,9 +262,14 @@ def _seg_resampled(seg, geometry: Geometry, numbers: list[int]) -> list[Voi]:
     """A SEG on another grid of the same frame of reference (e.g. the CT of a PET/CT), resampled."""
     masks, labels, affine = voi_grid.seg_frames(seg)
     shape = next(iter(masks.values())).shape
+    grid = (
+        f"on the PET grid ({shape[0]} of its slices)"
+        if _on_pet_voxels(affine, geometry)
+        else f"on another grid ({shape[2]}x{shape[1]}, {shape[0]} slices) in the same frame of reference"
+    )
     method = (
-        f"SEG on another grid ({shape[2]}x{shape[1]}, {shape[0]} slices) in the same frame of reference: frames "
-        "placed by ImagePositionPatient, PET voxel centres sampled nearest-neighbour in the SEG grid"
+        f"SEG {grid}: frames placed by ImagePositionPatient, PET voxel centres sampled nearest-neighbour in the "
+        "SEG grid"
     )
     out = []
     for number in numbers:
@@ -275,6 +280,14 @@ def _seg_resampled(seg, geometry: Geometry, numbers: list[int]) -> list[Voi]:
             raise VoiError(f"SEG segment {labels.get(number, number)!r} lies outside the PET series")
         out.append(from_full_mask(labels.get(number, str(number)), mask, method))
     return out
+
+
+def _on_pet_voxels(affine: np.ndarray, geometry: Geometry, atol: float = 1e-3) -> bool:
+    """The SEG's voxels are PET voxels: same axes and spacing, its origin a PET voxel centre."""
+    if not np.allclose(affine[:3, :3], geometry.affine[:3, :3], atol=atol):
+        return False
+    origin = np.linalg.solve(geometry.affine, affine[:, 3])[:3]
+    return bool(np.allclose(origin, np.rint(origin), atol=atol))
 
 
 def _segment_numbers(seg, segment: str | int | None) -> list[int]:
