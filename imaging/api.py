@@ -9,7 +9,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from imaging import selectors, services
-from imaging.models import Finding, Scan, SeriesUpload, Voi, VoiResult
+from imaging.models import Finding, LinkedCt, Scan, SeriesUpload, Voi, VoiResult
+from imaging.services.ct_upload import ct_upload_link
 from imaging.upload import (
     Limits,
     Received,
@@ -167,6 +168,31 @@ class VoiResultSerializer(serializers.ModelSerializer):
         ]
 
 
+class LinkedCtSerializer(serializers.ModelSerializer):
+    participant = serializers.SlugRelatedField(slug_field="study_id", read_only=True)
+
+    class Meta:
+        model = LinkedCt
+        fields = [
+            "id",
+            "participant",
+            "scan",
+            "upload",
+            "instance_count",
+            "total_bytes",
+            "series_instance_uid",
+            "study_instance_uid",
+            "frame_of_reference_uid",
+            "series_description",
+            "source_fingerprint",
+            "geometry",
+            "link_reason",
+            "deid_profile",
+            "voided",
+            "created_at",
+        ]
+
+
 class UploadInputSerializer(serializers.Serializer):
     files = serializers.ListField(
         child=serializers.FileField(),
@@ -177,7 +203,8 @@ class UploadInputSerializer(serializers.Serializer):
 
 
 class ScanViewSet(VersionETagMixin, viewsets.ReadOnlyModelViewSet):
-    """Scans (PET, MRI); POST /scans/{id}/upload/ stores one validated, de-identified PET series."""
+    """Scans (PET, MRI); POST /pet-scans/{id}/upload/ stores one validated, de-identified PET series and
+    POST /pet-scans/{id}/ct/ links the CT of its PET/CT uploaded afterwards."""
 
     serializer_class = ScanSerializer
 
@@ -222,6 +249,36 @@ class ScanViewSet(VersionETagMixin, viewsets.ReadOnlyModelViewSet):
         except ValidationError as exc:
             raise as_drf_error(exc) from exc
         return Response(SeriesUploadSerializer(upload).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request={"multipart/form-data": UploadInputSerializer},
+        responses={201: LinkedCtSerializer, 200: LinkedCtSerializer},
+        description="The CT of this PET/CT uploaded after its PET series: validated, de-identified with the PET's "
+        "keys and linked (201); the same CT again answers with the existing link (200); 423 when locked.",
+    )
+    @action(detail=True, methods=["post"], serializer_class=UploadInputSerializer, url_path="ct")
+    def ct(self, request, pk=None):
+        scan = selectors.scan_get(user=request.user, pk=pk)
+        access.require(request.user, "imaging", scan.participant.site_id)
+        tmp, received, handler, limits = self._upload
+        try:
+            files = request.FILES.getlist("files")
+            if handler.error:
+                raise UploadRefused(handler.error)
+            copy_uploaded(files, received, limits)
+            link = ct_upload_link(
+                ctx=AuditContext.from_request(request, source=AuditSource.API),
+                scan=scan,
+                files=expand(received, tmp, limits),
+                work_dir=tmp,
+                series_uid=request.data.get("series_instance_uid") or None,
+            )
+        except UploadRefused as exc:
+            raise serializers.ValidationError({"files": [str(exc)]}) from exc
+        except ValidationError as exc:
+            raise as_drf_error(exc) from exc
+        code = status.HTTP_201_CREATED if link.created else status.HTTP_200_OK
+        return Response(LinkedCtSerializer(link.linked).data, status=code)
 
 
 class SeriesUploadViewSet(VersionETagMixin, viewsets.ReadOnlyModelViewSet):

@@ -18,6 +18,16 @@ class SeriesChoiceForm(forms.Form):
     )
 
 
+class CtUploadForm(forms.Form):
+    """The CT of a PET/CT uploaded after its PET (the files are streamed, not part of the form's fields)."""
+
+    series_instance_uid = forms.CharField(
+        required=False,
+        max_length=64,
+        label="CT series instance UID (only if the upload holds several CT series)",
+    )
+
+
 class _LesionMixin(forms.Form):
     def __init__(self, *args, participant=None, **kwargs):
         super().__init__(*args, **kwargs)

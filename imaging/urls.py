@@ -23,6 +23,7 @@ urlpatterns = [
         name="scan_viewer_sphere_preview",
     ),
     path("scans/<int:scan_pk>/upload/", views.scan_upload, name="scan_upload"),
+    path("scans/<int:scan_pk>/ct/", views.scan_ct_upload, name="scan_ct_upload"),
     path("scans/<int:scan_pk>/acquired/", views.scan_mark_acquired, name="scan_mark_acquired"),
     path(
         "scans/<int:scan_pk>/uploads/<int:upload_pk>/override/",

@@ -13,8 +13,9 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from imaging import plots, selectors, services, viewer
-from imaging.forms import AcknowledgeForm, FileVoiForm, SeriesChoiceForm, SphereVoiForm
+from imaging.forms import AcknowledgeForm, CtUploadForm, FileVoiForm, SeriesChoiceForm, SphereVoiForm
 from imaging.models import Finding, Modality, UploadState, VoiResult, VoiSource
+from imaging.services.ct_upload import ct_upload_link
 from imaging.upload import (
     Limits,
     Received,
@@ -84,18 +85,25 @@ def _scan_context(request: HttpRequest, scan) -> dict:
     }
 
 
+def _detail_context(request: HttpRequest, scan, **forms) -> dict:
+    """Everything the scan page shows; `forms` replaces a blank form by one carrying errors."""
+    ctx = _scan_context(request, scan)
+    ctx["sphere_form"] = forms.get("sphere_form") or SphereVoiForm(participant=scan.participant)
+    ctx["file_form"] = forms.get("file_form") or FileVoiForm(participant=scan.participant)
+    ctx["ct_form"] = forms.get("ct_form") or CtUploadForm()
+    ctx["ack_form"] = AcknowledgeForm()
+    upload = ctx["upload"]
+    live = upload is not None and not upload.voided
+    ctx["mip_overlay"] = viewer.mip_overlay(upload) if live else None
+    ctx["linked_ct"] = viewer.linked_ct(upload) if live else None
+    return ctx
+
+
 def scan_detail(request: HttpRequest, scan_pk: int) -> HttpResponse:
     scan = selectors.scan_get(user=request.user, pk=scan_pk)
     if (refused := _read_only(request)) is not None:
         return refused
-    ctx = _scan_context(request, scan)
-    ctx["sphere_form"] = SphereVoiForm(participant=scan.participant)
-    ctx["file_form"] = FileVoiForm(participant=scan.participant)
-    ctx["ack_form"] = AcknowledgeForm()
-    upload = ctx["upload"]
-    ctx["mip_overlay"] = viewer.mip_overlay(upload) if upload is not None and not upload.voided else None
-    ctx["linked_ct"] = viewer.linked_ct(upload) if upload is not None and not upload.voided else None
-    return render(request, "imaging/scan_detail.html", ctx)
+    return render(request, "imaging/scan_detail.html", _detail_context(request, scan))
 
 
 def scan_state(request: HttpRequest, scan_pk: int) -> HttpResponse:
@@ -170,12 +178,8 @@ def _receive_upload(
 ):
     wants_json = request.headers.get("Accept", "").startswith("application/json")
     form = SeriesChoiceForm(request.POST)
-    files = request.FILES.getlist("files")
     try:
-        if handler.error:
-            raise UploadRefused(handler.error)
-        copy_uploaded(files, received, limits)
-        candidates = expand(received, tmp, limits)
+        candidates = _received_files(request, tmp=tmp, received=received, handler=handler, limits=limits)
         form.is_valid()
         upload = services.series_upload_ingest(
             ctx=AuditContext.from_request(request),
@@ -187,8 +191,7 @@ def _receive_upload(
     except UploadRefused as exc:
         return _upload_error(request, scan, form, {"files": [str(exc)]}, wants_json)
     except ValidationError as exc:
-        errors = exc.message_dict if hasattr(exc, "error_dict") else {"files": exc.messages}
-        return _upload_error(request, scan, form, errors, wants_json)
+        return _upload_error(request, scan, form, _error_dict(exc), wants_json)
     url = reverse("imaging:scan_detail", kwargs={"scan_pk": scan.pk})
     if wants_json:
         return JsonResponse(
@@ -206,6 +209,70 @@ def _receive_upload(
     else:
         messages.success(request, f"Series stored ({upload.instance_count} instances, de-identified).")
     return redirect(url)
+
+
+def _received_files(
+    request, *, tmp: Path, received: Received, handler: StreamToDirHandler, limits: Limits
+) -> list[tuple[Path, str]]:
+    """The streamed (or test-client) files, a single zip unpacked: the DICOM candidates; UploadRefused."""
+    files = request.FILES.getlist("files")
+    if handler.error:
+        raise UploadRefused(handler.error)
+    copy_uploaded(files, received, limits)
+    return expand(received, tmp, limits)
+
+
+@csrf_exempt
+def scan_ct_upload(request: HttpRequest, scan_pk: int) -> HttpResponse:
+    """POST: the CT of this PET/CT uploaded after its PET series (imaging.services.ct_upload), received like a
+    PET upload (csrf_exempt only to install the streaming handler first; `_receive_ct` is CSRF-checked)."""
+    scan = selectors.scan_get(user=request.user, pk=scan_pk)
+    if (refused := _post_only(request)) is not None:
+        return refused
+    access.require(request.user, "imaging", scan.participant.site_id)
+    limits = Limits.from_settings()
+    with temp_upload_dir() as tmp:
+        received = Received(tmp / "in")
+        received.directory.mkdir()
+        handler = StreamToDirHandler(request, received, limits)
+        request.upload_handlers = [handler]
+        return _receive_ct(request, scan=scan, tmp=tmp, received=received, handler=handler, limits=limits)
+
+
+@csrf_protect
+def _receive_ct(request, *, scan, tmp: Path, received: Received, handler: StreamToDirHandler, limits: Limits):
+    form = CtUploadForm(request.POST)
+    try:
+        candidates = _received_files(request, tmp=tmp, received=received, handler=handler, limits=limits)
+        form.is_valid()
+        link = ct_upload_link(
+            ctx=AuditContext.from_request(request),
+            scan=scan,
+            files=candidates,
+            work_dir=tmp,
+            series_uid=(form.cleaned_data.get("series_instance_uid") or None) if form.is_valid() else None,
+        )
+    except (UploadRefused, ValidationError) as exc:
+        errors = {"files": [str(exc)]} if isinstance(exc, UploadRefused) else _error_dict(exc)
+        for field, messages_ in errors.items():
+            for message in messages_:
+                form.add_error(field if field in form.fields else None, message)
+        ctx = _detail_context(request, scan, ct_form=form)
+        return render(request, "imaging/scan_detail.html", ctx, status=400)
+    ct = link.linked
+    if link.created:
+        messages.success(
+            request,
+            f"CT linked: “{ct.series_description}”, {ct.instance_count} slices, de-identified with the PET's keys "
+            "(same frame of reference as the PET series).",
+        )
+    else:
+        messages.info(request, f"This CT is already linked (CT #{ct.pk}); nothing new was stored.")
+    return redirect("imaging:scan_detail", scan_pk=scan.pk)
+
+
+def _error_dict(exc: ValidationError) -> dict[str, list[str]]:
+    return exc.message_dict if hasattr(exc, "error_dict") else {"files": exc.messages}
 
 
 def upload_override(request: HttpRequest, scan_pk: int, upload_pk: int) -> HttpResponse:
@@ -271,12 +338,9 @@ def voi_sphere_new(request: HttpRequest, scan_pk: int) -> HttpResponse:
         else:
             messages.success(request, f"VOI {d['name']} added; results are being computed.")
             return redirect("imaging:scan_detail", scan_pk=scan.pk)
-    ctx = _scan_context(request, scan) | {
-        "sphere_form": form,
-        "file_form": FileVoiForm(participant=scan.participant),
-        "ack_form": AcknowledgeForm(),
-    }
-    return render(request, "imaging/scan_detail.html", ctx, status=400)
+    return render(
+        request, "imaging/scan_detail.html", _detail_context(request, scan, sphere_form=form), status=400
+    )
 
 
 def voi_file_new(request: HttpRequest, scan_pk: int) -> HttpResponse:
@@ -307,12 +371,9 @@ def voi_file_new(request: HttpRequest, scan_pk: int) -> HttpResponse:
             else:
                 messages.success(request, f"{len(vois)} VOI(s) added from the {d['source']} file.")
                 return redirect("imaging:scan_detail", scan_pk=scan.pk)
-    ctx = _scan_context(request, scan) | {
-        "sphere_form": SphereVoiForm(participant=scan.participant),
-        "file_form": form,
-        "ack_form": AcknowledgeForm(),
-    }
-    return render(request, "imaging/scan_detail.html", ctx, status=400)
+    return render(
+        request, "imaging/scan_detail.html", _detail_context(request, scan, file_form=form), status=400
+    )
 
 
 def _save_mask_upload(uploaded, tmp: Path, source: str) -> Path:

@@ -10,6 +10,17 @@ consistent grid, Modality CT, RescaleSlope/Intercept to HU) and at least two sli
 PET's own functions (imaging.pet_adapters) with the participant's same UID key and profile, so the remapped
 FrameOfReferenceUID and StudyInstanceUID equal the stored PET's; the de-identified files are read again and must
 give the same HU voxels, geometry and remapped frame of reference before anything is stored.
+
+Separate upload (imaging.services.ct_upload): the CT of a PET/CT may come after its PET series is stored, through
+the scan page's "Add the CT of this PET/CT" form or POST /api/v1/pet-scans/<id>/ct/ (same intake: zip, CD layouts,
+loose files, size limits). The stored PET is de-identified, so the received CT's FrameOfReferenceUID is compared
+after remapping it with the participant's UID key (`remapped_uid`: the HMAC remapping of quant.dicom.deid, as
+pet_adapters applies it; deterministic, so it equals the stored PET's frame exactly when the received frames are
+equal). It must be Modality CT, on that frame, and validate as above; it is linked to the scan's newest live PET
+upload with a reason saying it was uploaded separately, under the write gate (a lock on the casebook, the scan or
+the PET upload refuses it). A scan whose PET upload already has a live linked CT refuses another (the existing link
+is named; replacing it means voiding it with a reason first); the same CT again (same received files) answers with
+the existing link and stores nothing. Concurrent uploads are serialised on the scan's row: exactly one link.
 """
 
 from __future__ import annotations
@@ -27,11 +38,13 @@ from django.core.files.storage import default_storage
 from imaging import pet_adapters
 from imaging.models import CtInstance, LinkedCt, Scan, SeriesUpload
 from imaging.services.common import _sha256, geometry_json
+from quant.dicom import deid
 from quant.dicom.series import Series, read_series
 from quant.errors import QuantError, SeriesError
 from trial.audit import AuditContext, audited_create
 
 LINK_REASON = "same FrameOfReferenceUID as the PET series (uploaded with it)"
+SEPARATE_LINK_REASON = "same FrameOfReferenceUID as the PET series (CT uploaded separately)"
 GEOMETRY_ATOL_MM = 1e-6
 
 
@@ -47,6 +60,11 @@ class PreparedCt:
     study_instance_uid: str
 
 
+def remapped_uid(uid: str, *, study_id: str, key: str) -> str:
+    """The UID a received UID becomes in the stored files (pet_adapters.deidentify_files' remapping)."""
+    return deid.remap_uid(uid, study_id, key.encode())
+
+
 def _volume_digest(series: Series) -> str:
     return hashlib.sha256(np.ascontiguousarray(series.volume, dtype=np.float32).tobytes()).hexdigest()
 
@@ -57,9 +75,10 @@ def _same_grid(a: Series, b: Series) -> bool:
     )
 
 
-def _validate_and_deidentify(
+def validate_and_deidentify(
     items: list[tuple[Path, str, Any]], *, pet_frame: str, study_id: str, key: str, work_dir: Path
 ) -> PreparedCt:
+    """Read the CT (validation), de-identify it with the PET's keys and check the stored copy; SeriesError."""
     paths = [p for p, _n, _ds in items]
     received = read_series([str(p) for p in paths], "CT")
     if received.volume.shape[0] < 2:
@@ -129,7 +148,7 @@ def prepare_ct(
             reasons[uid] = "another CT of the PET's frame of reference is linked (the one with most slices)"
             continue
         try:
-            linked = _validate_and_deidentify(
+            linked = validate_and_deidentify(
                 items, pet_frame=pet_frame_after, study_id=study_id, key=key, work_dir=work_dir / f"ct-{k}"
             )
         except QuantError as exc:
@@ -137,12 +156,25 @@ def prepare_ct(
     return linked, reasons
 
 
+def source_fingerprint(source_hashes: list[str]) -> str:
+    """SHA-256 over the sorted SHA-256 of every received CT file (what identifies the same CT sent again)."""
+    return hashlib.sha256("".join(sorted(source_hashes)).encode()).hexdigest()
+
+
 def ct_store(
-    *, ctx: AuditContext, scan: Scan, upload: SeriesUpload, ct: PreparedCt, saved: list[str]
+    *,
+    ctx: AuditContext,
+    scan: Scan,
+    upload: SeriesUpload,
+    ct: PreparedCt,
+    saved: list[str],
+    storage_dir: str = "",
+    link_reason: str = LINK_REASON,
+    reason: str = "",
 ) -> LinkedCt:
     """Store the de-identified CT files under the PET upload's folder and link them (audited create); the
     caller's transaction and clean-up of `saved` cover a failure."""
-    storage_dir = f"{upload.storage_dir}/ct"
+    storage_dir = storage_dir or f"{upload.storage_dir}/ct"
     stored = []
     for z, path in enumerate(ct.paths):
         name = default_storage.save(f"{storage_dir}/{z:05d}.dcm", ContentFile(path.read_bytes()))
@@ -161,13 +193,13 @@ def ct_store(
             study_instance_uid=ct.study_instance_uid,
             frame_of_reference_uid=geometry.frame_of_reference_uid,
             series_description=ct.series.series_description[:128],
-            source_fingerprint=hashlib.sha256("".join(sorted(ct.source_hashes)).encode()).hexdigest(),
+            source_fingerprint=source_fingerprint(ct.source_hashes),
             geometry=geometry_json(geometry),
-            link_reason=LINK_REASON,
+            link_reason=link_reason,
             deid_profile=ct.profile,
         ),
         ctx=ctx,
-        reason=f"CT linked to upload #{upload.pk}",
+        reason=reason or f"CT linked to upload #{upload.pk}",
     )
     CtInstance.objects.bulk_create(
         [

@@ -63,7 +63,9 @@ def _refuse(message: str, field: str = "files") -> ValidationError:
     return ValidationError({field: message})
 
 
-def _headers(files: list[tuple[Path, str]]) -> tuple[dict[str, list[tuple[Path, str, Any]]], list[dict]]:
+def series_headers(
+    files: list[tuple[Path, str]],
+) -> tuple[dict[str, list[tuple[Path, str, Any]]], list[dict]]:
     """Group DICOM files by SeriesInstanceUID; non-DICOM files and DICOMDIRs are ignored and listed.
 
     A file is DICOM when it is Part 10 or, without the preamble, when quant.dicom.files validated its
@@ -73,7 +75,7 @@ def _headers(files: list[tuple[Path, str]]) -> tuple[dict[str, list[tuple[Path, 
     try:
         found = dicom_files.inventory([str(p) for p, _n in files])
     except SeriesError as exc:
-        raise _refuse(_client_names(str(exc), files)) from exc
+        raise _refuse(with_client_names(str(exc), files)) from exc
     ignored = found.report(names)
     groups: dict[str, list] = {}
     for path, ds in found.dicom:
@@ -268,7 +270,7 @@ def series_upload_ingest(
     if scan.voided:
         raise _refuse("this scan is voided", "scan")
     try:
-        groups, ignored = _headers(files)
+        groups, ignored = series_headers(files)
         chosen = _choose_series(groups, series_uid)
         paths = [p for p, _n, _ds in chosen]
         source_hashes = [_sha256(p) for p in paths]
@@ -293,7 +295,7 @@ def series_upload_ingest(
             work_dir=work_dir,
         )
     except (SeriesError, SuvError, UploadRefused) as exc:
-        raise _refuse(_client_names(str(exc), files)) from exc
+        raise _refuse(with_client_names(str(exc), files)) from exc
     _check_same_suv(before, after)
     source_by_path = {str(p): h for p, h in zip(paths, source_hashes)}
     ordered_sources = [source_by_path[f] for f in series.files]
@@ -304,7 +306,7 @@ def series_upload_ingest(
     return _store(ctx, scan, stored_series, outcome, ordered_sources, before, after, params, findings, ct)
 
 
-def _client_names(message: str, files: list[tuple[Path, str]]) -> str:
+def with_client_names(message: str, files: list[tuple[Path, str]]) -> str:
     """Messages name files as the user named them, not by their temp-file names."""
     for path, name in files:
         message = message.replace(Path(path).name + ":", name + ":")

@@ -9,6 +9,13 @@ const PALETTE = [
   [255, 140, 0], [0, 255, 255], [180, 255, 80], [255, 90, 120], [200, 160, 255],
 ];
 const colour = (label) => PALETTE[(label - 1) % PALETTE.length];
+// SUV fused on a CT: below the window's lower bound the SUV is not drawn at all (the CT shows through), above it the
+// colours run from SUV 0 to the upper bound. niivue 0.69's COLORMAP_TYPE (not exported by its module):
+// 0 MIN_TO_MAX, 1 ZERO_TO_MAX_TRANSPARENT_BELOW_MIN, 2 ZERO_TO_MAX_TRANSLUCENT_BELOW_MIN. In its volume shader
+// (fragOrientShader) type 2 sets alpha 0 for 0 < SUV < cal_min, while type 1 only fades it by (SUV/cal_min)^2,
+// the reverse of their names (its mesh code follows the names); 2 is the one that leaves the CT clean. (With 0, SUV
+// at or below cal_min falls on the map's first entry, transparent in niivue's built-in maps; 2 does not rely on it.)
+const SUV_OVER_CT_COLORMAP_TYPE = 2;
 const rasToLps = (mm) => [-mm[0], -mm[1], mm[2]];
 const lpsToRas = rasToLps;  // the same sign flip both ways
 const fmt = (v) => (Math.round(v * 10) / 10).toFixed(1);
@@ -92,20 +99,29 @@ async function start() {
   if (!(high > low)) { low = 0; high = Math.max(1, listing.suv_max || 1); }
   // With a linked CT: the CT (grey, HU) is the base volume and the SUV an overlay on it; otherwise the SUV alone.
   const ct = listing.ct;
+  // Fused on a CT, the SUV starts at 1 (or a tenth of the upper bound when that is lower): the body's background
+  // uptake then leaves the CT readable; the radiologist lowers it to 0 to see all of the PET.
+  if (ct && low === 0) low = Math.min(1, high / 10);
   const volumes = [];
   if (ct) {
     volumes.push({ url: ct.url, name: "ct.nii.gz", colormap: "gray", cal_min: ct.window[0], cal_max: ct.window[1], colorbarVisible: false });
   }
   const suvIndex = volumes.length;
-  volumes.push({ url: box.dataset.suvUrl, name: "suv.nii.gz", colormap: "hot", cal_min: low, cal_max: high, opacity: ct ? 0.6 : 1 });
+  const suvType = ct ? SUV_OVER_CT_COLORMAP_TYPE : 0;
+  volumes.push({
+    url: box.dataset.suvUrl, name: "suv.nii.gz", colormap: "hot", cal_min: low, cal_max: high,
+    opacity: ct ? 0.6 : 1,
+  });
   const labelIndex = volumes.length;
   if (vois.length) volumes.push({ url: box.dataset.labelsUrl, name: "vois.nii.gz", opacity: 0.25, colorbarVisible: false });
   await nv.loadVolumes(volumes);
+  nv.volumes[suvIndex].colormapType = suvType;  // set after loading: niivue's loadFromUrl ignores this option
   if (vois.length) nv.volumes[labelIndex].setColormapLabel(labelMap(vois));
   nv.setSliceType(SLICE_TYPE.MULTIPLANAR);
   nv.updateGLVolume();
   legend(vois);
 
+  const fusion = ct ? ` PET fused on the CT (${ct.window[0]}–${ct.window[1]} HU).` : "";
   document.getElementById("viewer-min").value = low;
   document.getElementById("viewer-max").value = high;
   const applyWindow = () => {
@@ -114,7 +130,10 @@ async function start() {
     if (!(hi > lo)) return;
     nv.volumes[suvIndex].cal_min = lo;
     nv.volumes[suvIndex].cal_max = hi;
+    nv.volumes[suvIndex].colormapType = suvType;  // a new window keeps the SUV off the CT below its lower bound
     nv.updateGLVolume();
+    box.dataset.suvWindow = `${lo},${hi}`;
+    setStatus(`SUV window ${lo}–${hi}.${fusion}`);
   };
   document.getElementById("viewer-min").addEventListener("change", applyWindow);
   document.getElementById("viewer-max").addEventListener("change", applyWindow);
@@ -156,6 +175,7 @@ async function start() {
     box.dataset.ctWindow = ct.window.join(",");
   }
   box.dataset.fused = ct ? "1" : "0";
+  box.dataset.suvWindow = `${low},${high}`;
   document.getElementById("viewer-layout").addEventListener("change", (e) => {
     nv.setSliceType(Number(e.target.value));
   });
@@ -223,7 +243,6 @@ async function start() {
     });
   }
   nv.drawScene();
-  const fusion = ct ? ` PET fused on the CT (${ct.window[0]}–${ct.window[1]} HU).` : "";
   setStatus(`SUV window ${low}–${high}.${fusion} ${vois.length} VOI(s). Click to place a sphere VOI.`);
   box.niivue = nv;  // for tests and the console
   box.dataset.ready = "1";

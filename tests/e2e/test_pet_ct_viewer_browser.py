@@ -1,6 +1,8 @@
 """The PET viewer with a linked CT (niivue in headless Chromium): the CT is the grey base volume, the SUV a colour
-overlay with an opacity control; the viewer reports itself fused, the CT window control changes the grey, and a
-click on the lesion shows the SUV there (not the CT's HU) and fills the sphere VOI form."""
+overlay with an opacity control; the viewer reports itself fused, the CT window control changes the grey, SUV below
+the window's lower bound is not drawn over the CT (colormapType "zero to max, nothing below min", kept when the
+window moves: the CT's grey there equals the CT-only rendering), and a click on the lesion shows the SUV there (not
+the CT's HU) and fills the sphere VOI form. A CT uploaded afterwards on the scan page is linked and fused."""
 
 from __future__ import annotations
 
@@ -43,6 +45,28 @@ def processed_with_ct(settings, tmp_path, coordinator, site_nl, radiologist):
     assert upload.state == UploadState.DONE, upload.state_message  # eager worker ran on commit
     assert LinkedCt.objects.filter(upload=upload).count() == 1
     return trial, info
+
+
+# Where a patient point (RAS mm) is drawn on the axial view, in CSS pixels of the canvas (its screenshot's pixels).
+CANVAS_XY_JS = """(ras) => {
+  const nv = document.getElementById('pet-viewer').niivue;
+  const cross = nv.frac2mm(nv.scene.crosshairPos);
+  const hit = nv.frac2canvasPosWithTile(nv.mm2frac([ras[0], ras[1], cross[2]]), 0);
+  const canvas = document.getElementById('viewer-canvas');
+  const scale = canvas.width / canvas.getBoundingClientRect().width;
+  return hit ? [hit.pos[0] / scale, hit.pos[1] / scale] : null;
+}"""
+SUV_LAYER_JS = """(() => { const v = document.getElementById('pet-viewer').niivue.volumes[1];
+  return {name: v.name, type: v.colormapType, cal_min: v.cal_min, cal_max: v.cal_max}; })()"""
+SUV_OVER_CT_TYPE = (
+    2  # niivue 0.69: its volume shader sets alpha 0 for 0 < SUV < cal_min with type 2 (see scan_viewer.js)
+)
+
+
+def _patch(pixels: np.ndarray, xy) -> np.ndarray:
+    """Mean RGB of the 5 x 5 pixels around a canvas position."""
+    x, y = round(xy[0]), round(xy[1])
+    return pixels[y - 2 : y + 3, x - 2 : x + 3].reshape(-1, 3).mean(axis=0)
 
 
 def _canvas(page) -> np.ndarray:
@@ -101,6 +125,7 @@ def test_the_viewer_fuses_the_suv_on_the_linked_ct(processed_with_ct, page, logi
     page.select_option("#viewer-ct-preset", "-160,240")
     page.fill("#viewer-opacity", "0.6")
     page.dispatch_event("#viewer-opacity", "input")
+    _check_suv_below_the_window_is_not_drawn(page, info, fused, ct_only)
 
     ras = [-lesion.centre_mm[0], -lesion.centre_mm[1], lesion.centre_mm[2]]
     for slice_type in (0, 1):  # axial then coronal through the lesion
@@ -116,3 +141,77 @@ def test_the_viewer_fuses_the_suv_on_the_linked_ct(processed_with_ct, page, logi
     assert shown_suv == pytest.approx(lesion.suv, rel=0.05), status  # the PET's SUV, not the CT's HU
     page.screenshot(path=str(SHOTS / "fused-click-on-lesion.png"), full_page=True)
     assert not errors, errors
+
+
+def _check_suv_below_the_window_is_not_drawn(page, info, fused: np.ndarray, ct_only: np.ndarray) -> None:
+    """A background point of the PET (SUV 0.5, soft tissue on the CT): CT grey as in the CT-only rendering at the
+    fused view's default lower bound (SUV 1), lesions coloured; veiled by the SUV colour once the window starts at 0."""
+    layer = page.evaluate(SUV_LAYER_JS)
+    background_suv = 0.5  # quant.pet.phantom.PhantomSpec.background_suv
+    assert (layer["type"], layer["cal_min"]) == (SUV_OVER_CT_TYPE, 1) and background_suv < layer["cal_min"]
+    assert page.get_attribute("#pet-viewer", "data-suv-window").startswith("1,")
+    centre = (
+        info.origin + (np.array([40, 40, 12]) - 1) * np.array([4.0, 4.0, 4.0]) / 2
+    )  # PET grid centre, LPS
+    xy = page.evaluate(
+        CANVAS_XY_JS, [-(centre[0] + 35.0), -(centre[1] + 30.0), 0.0]
+    )  # away from every sphere
+    assert xy is not None
+    grey = _patch(ct_only, xy)
+    assert grey.max() - grey.min() <= 6 and 95 < grey[1] < 160, grey  # soft tissue, 40 HU in -160..240
+    assert np.abs(_patch(fused, xy) - grey).max() <= 3, (_patch(fused, xy), grey)  # the CT's own grey
+    assert _grey_tissue(fused) > 0.8 * _grey_tissue(ct_only), (_grey_tissue(fused), _grey_tissue(ct_only))
+    assert _warm(fused) > 0.01, _warm(fused)  # the lesions, liver and blood pool above 1 keep their colour
+
+    page.fill("#viewer-min", "0")
+    page.dispatch_event("#viewer-min", "change")
+    page.wait_for_timeout(200)
+    assert page.get_attribute("#pet-viewer", "data-suv-window").startswith("0,")
+    assert page.inner_text("#viewer-location").startswith("SUV window 0–")
+    from_zero = _canvas(page)
+    page.screenshot(path=str(SHOTS / "fused-suv-from-0.png"), full_page=True)
+    assert np.abs(_patch(from_zero, xy) - grey).max() > 30, (_patch(from_zero, xy), grey)  # veiled
+
+
+@pytest.fixture
+def processed_pet_alone(settings, tmp_path, coordinator, site_nl, radiologist):
+    """A processed PET scan without CT, and the CT of the same PET/CT written beside it (not uploaded yet)."""
+    use_tmp_media(settings, tmp_path)
+    trial = make_trial(coordinator, site_nl, radiologist)
+    info, directory = series_maker(tmp_path)()
+    ct = write_ct(
+        tmp_path / "ct", pet_origin=info.origin, frame_uid=info.uids["frame"], study_uid=info.uids["study"]
+    )
+    client = Client()
+    client.force_login(radiologist)
+    files = [SimpleUploadedFile(p.name, p.read_bytes()) for p in sorted(directory.iterdir())]
+    response = client.post(
+        reverse("imaging:scan_upload", kwargs={"scan_pk": trial.scan.pk}), {"files": files}
+    )
+    assert response.status_code == 302
+    assert SeriesUpload.objects.get().state == UploadState.DONE
+    assert not LinkedCt.objects.exists()
+    return trial, ct
+
+
+def test_a_ct_uploaded_on_the_scan_page_is_linked_and_fused(processed_pet_alone, page, login):
+    trial, ct = processed_pet_alone
+    login(trial.radiologist)
+    page.goto(f"/imaging/scans/{trial.scan.pk}/")
+    page.wait_for_function("document.getElementById('pet-viewer').dataset.ready")
+    assert page.get_attribute("#pet-viewer", "data-fused") == "0"
+    page.set_input_files("#id_ct_files", [str(p) for p in ct.files])
+    with page.expect_navigation():
+        page.click("#ct-upload-form button[type=submit]")
+    assert "CT linked" in page.inner_text("ul.messages")
+    assert "uploaded separately" in page.inner_text("#linked-ct-summary")
+    assert page.locator("#ct-upload-form").count() == 0
+    page.wait_for_function("document.getElementById('pet-viewer').dataset.ready")
+    assert page.get_attribute("#pet-viewer", "data-ready") == "1", page.inner_text("#viewer-location")
+    assert page.get_attribute("#pet-viewer", "data-fused") == "1"
+    names = page.evaluate("document.getElementById('pet-viewer').niivue.volumes.map(v => v.name)")
+    assert names[:2] == ["ct.nii.gz", "suv.nii.gz"], names
+    assert page.evaluate(SUV_LAYER_JS)["type"] == SUV_OVER_CT_TYPE
+    pixels = _canvas(page)  # the fused view's default window starts at SUV 1
+    assert _grey_tissue(pixels) > 0.05 and _warm(pixels) > 0.01, (_grey_tissue(pixels), _warm(pixels))
+    page.screenshot(path=str(SHOTS / "ct-uploaded-separately-fused.png"), full_page=True)
