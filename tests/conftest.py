@@ -11,6 +11,19 @@ from tests import db_roles, factories
 from trial.models import Role
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The fixture people's passwords hashed cheaply: Django's PBKDF2 (1,000,000 iterations) costs up to a second
+    per user on a busy machine, paid for every user of every test. The application keeps Django's default
+    (tests/test_deploy_profile.py)."""
+    from django.conf import settings
+    from django.contrib.auth import hashers
+
+    settings.PASSWORD_HASHERS = FAST_HASHERS
+    hashers.get_hashers.cache_clear()
+    hashers.get_hashers_by_algorithm.cache_clear()
 
 
 @pytest.fixture(autouse=True)

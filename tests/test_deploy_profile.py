@@ -51,13 +51,16 @@ def test_production_settings_cookies_hsts_redirect_and_proxy_header_only_when_co
     code = (
         "import json; from django.conf import settings as s; print(json.dumps({k: getattr(s, k, None) for k in "
         "['SESSION_COOKIE_SECURE', 'CSRF_COOKIE_SECURE', 'SECURE_HSTS_SECONDS', 'SECURE_HSTS_INCLUDE_SUBDOMAINS',"
-        " 'SECURE_HSTS_PRELOAD', 'SECURE_SSL_REDIRECT', 'SECURE_PROXY_SSL_HEADER', 'X_FRAME_OPTIONS']}))"
+        " 'SECURE_HSTS_PRELOAD', 'SECURE_SSL_REDIRECT', 'SECURE_PROXY_SSL_HEADER', 'X_FRAME_OPTIONS',"
+        " 'PASSWORD_HASHERS']}))"
     )
     plain = _settings(_production_env(), code)
     assert plain["SESSION_COOKIE_SECURE"] and plain["CSRF_COOKIE_SECURE"] and plain["SECURE_SSL_REDIRECT"]
     assert plain["SECURE_HSTS_SECONDS"] >= 365 * 24 * 3600
     assert plain["SECURE_HSTS_INCLUDE_SUBDOMAINS"] and plain["SECURE_HSTS_PRELOAD"]
     assert plain["SECURE_PROXY_SSL_HEADER"] is None and plain["X_FRAME_OPTIONS"] == "DENY"
+    # Django's PBKDF2 (the tests hash their fixture people with MD5 for speed: tests/conftest.py).
+    assert plain["PASSWORD_HASHERS"][0] == "django.contrib.auth.hashers.PBKDF2PasswordHasher"
     proxied = _production_env(SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO,https")
     assert _settings(proxied, code)["SECURE_PROXY_SSL_HEADER"] == [
         "HTTP_X_FORWARDED_PROTO",

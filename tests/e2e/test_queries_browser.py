@@ -17,12 +17,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 SHOTS = Path(os.environ.get("QUERIES_SHOTS", "/work/shots/queries"))
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """Cheap password hashes for the fixture people (login still checks the password)."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def logout(page):
     page.click("button:has-text('Log out')")
     page.wait_for_url("**/accounts/login/")

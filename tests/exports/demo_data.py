@@ -1,6 +1,6 @@
 """A small demo trial built once per test module and rolled back when the module is done.
 
-`load_demo` trimmed for speed: two sites with two participants each, fast password hashing, lesions and
+`load_demo` trimmed for speed: two sites with two participants each, lesions and
 biopsies for one participant, one small PET series (processed here, so SUV results exist).
 """
 
@@ -12,14 +12,7 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 from unittest import mock
 
-from django.db import connection, transaction
-from django.test import override_settings
-
-FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-class _Rollback(Exception):
-    pass
+from tests.module_data import rolled_back_after_module
 
 
 def _first(participants: list[Any]) -> list[Any]:
@@ -55,7 +48,6 @@ def demo_trial(django_db_blocker: Any) -> Iterator[None]:
     from trial import demo
 
     with ExitStack() as stack:
-        stack.enter_context(override_settings(PASSWORD_HASHERS=FAST_HASHERS))
         stack.enter_context(_eager(app))
         stack.enter_context(mock.patch.object(demo, "PARTICIPANTS_PER_SITE", 2))
         stack.enter_context(mock.patch.object(demo, "SITES", [demo.SITES[0], demo.SITES[2]]))
@@ -68,15 +60,9 @@ def demo_trial(django_db_blocker: Any) -> Iterator[None]:
         stack.enter_context(
             mock.patch.object(lesions_demo, "build_demo", _first_only(lesions_demo.build_demo))
         )
-        stack.enter_context(django_db_blocker.unblock())
-        assert connection.settings_dict["NAME"].startswith("test_"), "not the test database"
-        try:
-            with transaction.atomic():
-                with open(os.devnull, "w") as quiet:
-                    call_command("load_demo", skip=["kinetics"], stdout=quiet)  # no PK series
-                for upload_id in SeriesUpload.objects.filter(state="stored").values_list("id", flat=True):
-                    series_process(upload_id)  # queued on commit, which never comes inside this block
-                yield
-                raise _Rollback
-        except _Rollback:
-            pass
+        stack.enter_context(rolled_back_after_module(django_db_blocker))
+        with open(os.devnull, "w") as quiet:
+            call_command("load_demo", skip=["kinetics"], stdout=quiet)  # no PK series
+        for upload_id in SeriesUpload.objects.filter(state="stored").values_list("id", flat=True):
+            series_process(upload_id)  # queued on commit, which never comes inside this block
+        yield

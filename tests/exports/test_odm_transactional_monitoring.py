@@ -29,12 +29,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("feed_reads_this_tr
 CREATED = dt.datetime(2026, 12, 6, 12, tzinfo=dt.UTC)
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """The fixture people's passwords hashed cheaply (PBKDF2 costs ~1 s per user on a busy machine)."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def _transactional(user, after=odm_stream.START) -> tuple[bytes, object]:
     stream, position = odm_stream.transactional(odm_stream.Scope(user, None), CREATED, after)
     return b"".join(stream), position

@@ -26,12 +26,6 @@ from trial.models import AuditEntry
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """The fixture people's passwords hashed cheaply (PBKDF2 costs ~1 s per user on a busy machine)."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def _stored_upload(trial, series, tmp_path):
     """The phantom uploaded and stored, with one sphere VOI; the worker's run is not started (the task is queued
     on commit, and this test's transaction never commits)."""

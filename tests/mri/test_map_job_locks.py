@@ -37,11 +37,6 @@ TIMES = np.arange(0.0, 120.1, 6.0)
 TOFTS_MAPS = 4  # ktrans_per_min, ve, kep_per_min and one semi-quantitative map at least (checked below)
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # cheap fixture users
-
-
 @pytest.fixture(scope="module")
 def dce_dir(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("mr_locks") / "dce"

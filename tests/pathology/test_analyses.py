@@ -10,15 +10,25 @@ import pytest
 
 from pathology.plots import PLOTS
 from pathology.stats import spearman
+from tests import factories
+from tests.module_data import rolled_back_after_module
 from tests.pathology import analysis_builders as ab
+from trial.models import Role
+from trial.reference_data import ensure_loaded
 
 pytestmark = pytest.mark.django_db
 OUT = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
-@pytest.fixture
-def dataset(coordinator, pathologist, site_nl):
-    return ab.build_dataset(coordinator, pathologist, site_nl)
+@pytest.fixture(scope="module")
+def dataset(django_db_setup, django_db_blocker):
+    """Built once for the module (the tests only read it): the people of tests/conftest.py, by the same names."""
+    with rolled_back_after_module(django_db_blocker):
+        ensure_loaded()
+        site = factories.make_site("NL01", "Amsterdam UMC", "NL", "Europe/Amsterdam")
+        coordinator = factories.make_user("carla", (site, Role.SITE_COORDINATOR))
+        pathologist = factories.make_user("paula", (site, Role.PATHOLOGIST))
+        yield ab.build_dataset(coordinator, pathologist, site)
 
 
 def fetch_csv(client, plot: str, **filters) -> list[dict[str, str]]:

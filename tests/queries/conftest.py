@@ -12,13 +12,6 @@ from tests.safety.conftest import base_values
 from trial import write_gate
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """The fixture people's passwords hashed cheaply here (the default PBKDF2 costs ~1 s per user on a busy
-    machine); these tests are about queries, not password storage."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def dosed(participant, coordinator):
     factories.record_tracer_dose(coordinator, participant)
