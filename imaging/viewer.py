@@ -32,7 +32,7 @@ from quant.dicom.series import read_series
 from quant.errors import QuantError
 from quant.pet import mip
 from quant.pet.series import read_pet_series
-from quant.pet.voi import sphere_voi, voi_metrics
+from quant.pet.voi import sphere_voi, voi_extent_mm, voi_metrics
 
 LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 NIFTI_INTENT_LABEL = 1002
@@ -160,7 +160,7 @@ def ct_descriptor(ct: LinkedCt | None, url: str) -> dict[str, Any] | None:
 
 
 def live_vois(upload: SeriesUpload) -> list[Voi]:
-    return list(upload.vois.filter(voided=False).order_by("id"))
+    return list(upload.vois.filter(voided=False).select_related("result").order_by("id"))
 
 
 def voi_labels_nifti(upload: SeriesUpload) -> bytes:
@@ -177,17 +177,15 @@ def voi_labels_nifti(upload: SeriesUpload) -> bytes:
 
 
 def _mask_extent(voi: Voi, geometry: Geometry) -> dict[str, Any]:
-    """Centre and half extent (LPS mm, padded by half a voxel) of a mask VOI; nothing if it has no voxels."""
+    """Centre and half extent (LPS mm) of a mask VOI: stored with its result by the worker, else rebuilt from the
+    mask file (a result from before extents were stored); nothing if it has no voxels."""
+    stored = (getattr(voi, "result", None) and voi.result.provenance.get("voi")) or {}
+    if "centre_mm" in stored and "half_extent_mm" in stored:
+        return {"centre_mm": stored["centre_mm"], "half_extent_mm": stored["half_extent_mm"]}
     try:
-        zyx = np.argwhere(voi_mask(voi, geometry).full(geometry.shape))
+        return voi_extent_mm(voi_mask(voi, geometry), geometry)
     except (QuantError, OSError):
         return {}
-    if not len(zyx):
-        return {}
-    points = geometry.index_to_patient(zyx[:, ::-1].astype(float))
-    low, high = points.min(axis=0), points.max(axis=0)
-    half = (high - low) / 2 + np.array(geometry.spacing) / 2
-    return {"centre_mm": [float(v) for v in points.mean(axis=0)], "half_extent_mm": [float(v) for v in half]}
 
 
 def voi_list(upload: SeriesUpload) -> list[dict[str, Any]]:

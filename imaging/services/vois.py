@@ -19,7 +19,7 @@ from imaging.services.common import _sha256, _user, enqueue_after_commit, geomet
 from quant.dicom import deid_table
 from quant.dicom.geometry import Geometry
 from quant.pet.suv import SuvResult
-from quant.pet.voi import VoiError, nifti_voi, rtstruct_voi, seg_vois, sphere_voi, voi_metrics
+from quant.pet.voi import VoiError, nifti_voi, rtstruct_voi, seg_vois, sphere_voi, voi_extent_mm, voi_metrics
 from trial import access
 from trial.audit import AuditContext, audited_create, write_entry
 from trial.audit import snapshot as audit_snapshot
@@ -230,7 +230,12 @@ def _voi_result_values(
     metrics["pct_id_per_kg_max"] = 100.0 * metrics["suv_max"] / weight
     provenance = {
         **base,
-        "voi": {"source": voi.source, "parameters": voi.parameters, "mask_sha256": voi.mask_sha256},
+        "voi": {
+            "source": voi.source,
+            "parameters": voi.parameters,
+            "mask_sha256": voi.mask_sha256,
+            **voi_extent_mm(mask, geometry),  # where it lies: pages draw it without rebuilding the mask
+        },
         "pct_id_formula": "%ID/kg = 100 * SUVbw / W[kg]",
     }
     return metrics, provenance

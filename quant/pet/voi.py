@@ -45,6 +45,18 @@ class Voi:
         return out
 
 
+def voi_extent_mm(voi: Voi, geometry: Geometry) -> dict[str, list[float]]:
+    """Centre of the VOI's voxels and the half extent of their box (DICOM patient LPS mm, padded by half a voxel),
+    for drawing where a VOI lies (MIP overlay, viewer); empty when it has no voxels."""
+    if not voi.mask.any():
+        return {}
+    zyx = np.argwhere(voi.mask) + np.array([voi.box[0].start, voi.box[1].start, voi.box[2].start])
+    points = geometry.index_to_patient(zyx[:, ::-1].astype(float))
+    low, high = points.min(axis=0), points.max(axis=0)
+    half = (high - low) / 2 + np.array(geometry.spacing) / 2
+    return {"centre_mm": [float(v) for v in points.mean(axis=0)], "half_extent_mm": [float(v) for v in half]}
+
+
 def from_full_mask(name: str, mask: np.ndarray, method: str = "") -> Voi:
     """Crop a whole-grid boolean mask to its bounding box."""
     mask = np.asarray(mask, dtype=bool)

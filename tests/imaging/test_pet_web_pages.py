@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from imaging import services
@@ -152,6 +154,8 @@ def test_nifti_rtstruct_and_seg_vois_land_on_the_same_voxels_as_the_sphere(
     write_seg(str(seg), info.files, {"tumour": mask})
     capture = django_capture_on_commit_callbacks
     assert _file_post(client, scan, capture, "nifti", nifti, name="N1").status_code == 302
+    with CaptureQueriesContext(connection) as one_voi:
+        assert client.get(reverse("imaging:scan_detail", kwargs={"scan_pk": scan.pk})).status_code == 200
     response = _file_post(client, scan, capture, "rtstruct", rt, name="R1", roi="GTV")
     assert response.status_code == 302, [x for x in response.content.decode().splitlines() if "error" in x]
     response = _file_post(client, scan, capture, "seg", seg, name="S1")
@@ -167,10 +171,22 @@ def test_nifti_rtstruct_and_seg_vois_land_on_the_same_voxels_as_the_sphere(
     )
     assert methods["R1"].startswith("RTSTRUCT closed planar contours rasterised in 3-D")
     # Stored RTSTRUCT/SEG files are de-identified too.
-    for voi in Voi.objects.exclude(source="nifti"):
-        from django.core.files.storage import default_storage
+    from django.core.files.storage import default_storage
 
+    for voi in Voi.objects.exclude(source="nifti"):
         assert b"Kowalczyk" not in default_storage.open(voi.mask_path).read()
+    # Where each lies is stored with its result (sphere of 15 mm radius: half extent 15 mm + half a 4 mm voxel, to
+    # within a voxel), so the scan page draws the masks without reading their files again.
+    for result in results.values():
+        placed = result.provenance["voi"]
+        assert placed["centre_mm"] == pytest.approx(list(lesion.centre_mm), abs=0.5)
+        assert placed["half_extent_mm"] == pytest.approx([lesion.radius_mm + 2.0] * 3, abs=4.0)
+    for voi in Voi.objects.all():
+        default_storage.delete(voi.mask_path)
+    with CaptureQueriesContext(connection) as three_vois:
+        page = client.get(reverse("imaging:scan_detail", kwargs={"scan_pk": scan.pk}))
+    assert sorted(box["name"] for box in page.context["mip_overlay"]["boxes"]) == ["N1", "R1", "S1"]
+    assert len(three_vois) == len(one_voi), "the scan page's queries grow with its VOIs"
 
 
 def test_vois_off_the_grid_or_in_another_frame_are_refused_with_the_reason(

@@ -45,6 +45,9 @@ FLAGS = {
 def legacy_converted(files: list[str] | list[Path], out: Path) -> Path:
     """highdicom's Legacy Converted Enhanced PET object of classic files (same series UID), saved to ``out``."""
     datasets = [pydicom.dcmread(str(f)) for f in files]
+    for ds in datasets:  # "PETDRO PHANTOM" (IBSI): one name component, which highdicom warns about
+        if "PatientName" in ds and "^" not in str(ds.PatientName):
+            ds.PatientName = str(ds.PatientName).replace(" ", "^", 1)
     obj = hd.legacy.LegacyConvertedEnhancedPETImage(
         datasets,
         series_instance_uid=str(datasets[0].SeriesInstanceUID),
