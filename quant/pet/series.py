@@ -17,7 +17,8 @@ A.56) and is mapped to their classic meaning by :func:`enhanced_pet_view`:
   RadiopharmaceuticalStartDateTime -> ADMIN, otherwise START with the decay reference time
   (DecayCorrectionDateTime) as SeriesDate/SeriesTime, FrameReferenceTime then counted from it (a reference
   after the first frame's acquisition needs every frame's FrameReferenceDateTime, after the reference: the
-  SUV engine then back-computes it as for classic files whose SeriesTime follows the acquisition);
+  SUV engine then back-computes it as for classic files whose SeriesTime follows the acquisition); an offset
+  written in DecayCorrectionDateTime is honoured: the time is moved onto the object's clock, or gives it;
 - CorrectedImage from the YES flags of the Enhanced PET Corrections (ATTN, DECY, SCAT, DTIM, RAN, NORM,
   CLN, RADL, DCAL, MOTN, PMOT);
 - RadionuclideTotalDose of the Enhanced PET Isotope Module is in MBq (C.8.22.4), classic is Bq: converted;
@@ -40,7 +41,7 @@ from quant.dicom.series import Series, SeriesChecks, SliceInfo, read_series
 from quant.dicom.values import float_value, nonempty, text_value
 from quant.errors import SeriesError
 from quant.pet.suv import SUPPORTED_DECAY, SUPPORTED_UNITS, SuvHeader
-from quant.pet.timing import parse_dt
+from quant.pet.timing import dt_offset, parse_dt, parse_offset
 
 RADIOPHARM_LEVEL = (
     "RadionuclideTotalDose",
@@ -300,6 +301,7 @@ def _decay(ds: Any, view: Dataset, frames: Any, shared: Any, name: str) -> str:
     when = text_value(ds, "DecayCorrectionDateTime")
     if when is None:
         raise SeriesError(f"{name}: DecayCorrected is YES but DecayCorrectionDateTime is missing")
+    when = _on_object_clock(when, view, frames)
     injection = view.RadiopharmaceuticalInformationSequence[0].get("RadiopharmaceuticalStartDateTime")
     if parse_dt(when) == parse_dt(nonempty(injection)):
         return "ADMIN"
@@ -309,6 +311,35 @@ def _decay(ds: Any, view: Dataset, frames: Any, shared: Any, name: str) -> str:
     view.SeriesDate, view.SeriesTime = date, time  # classic START: decay corrected to the series time
     _check_late_reference(when, frames, name)
     return "START"
+
+
+def _on_object_clock(when: str, view: Dataset, frames: Any) -> str:
+    """DecayCorrectionDateTime as wall-clock time of the object's own clock (TimezoneOffsetFromUTC, else the
+    frames' acquisition offset), since the classic SeriesDate/SeriesTime it becomes carry no offset; an offset
+    written only here becomes the object's clock."""
+    own = dt_offset(when)
+    if own is None:
+        return when
+    wall = when.strip()[:-5]
+    clock_text = text_value(view, "TimezoneOffsetFromUTC") or _frames_offset(frames)
+    if clock_text is None:
+        view.TimezoneOffsetFromUTC = when.strip()[-5:]
+        return wall
+    clock = parse_offset(clock_text)
+    moment = parse_dt(wall)
+    assert clock is not None and moment is not None
+    shifted = moment - own.utcoffset(None) + clock.utcoffset(None)
+    return shifted.strftime("%Y%m%d%H%M%S.%f")
+
+
+def _frames_offset(frames: Any) -> str | None:
+    for frame in frames:
+        content = (frame.get("FrameContentSequence") or [None])[0]
+        if content is not None:
+            offset = enhanced.split_dt(content.get("FrameAcquisitionDateTime"))[2]
+            if offset:
+                return offset
+    return None
 
 
 def _check_late_reference(when: str, frames: Any, name: str) -> None:

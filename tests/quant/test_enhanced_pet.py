@@ -421,3 +421,25 @@ def test_a_decay_reference_after_the_acquisition_start_is_placed_by_frame_refere
     ds.DecayCorrectionDateTime = "20250314103000"  # after every frame's reference time: not placeable
     ds.save_as(enhanced_path)
     _refused(enhanced_path, "is after a frame's FrameReferenceDateTime")
+
+
+def test_a_decay_reference_written_with_its_own_utc_offset_is_the_same_instant(enhanced_path):
+    """DecayCorrectionDateTime in UTC while the object's clock is +0100: the same decay interval; an offset
+    written only there becomes the object's clock (TimezoneOffsetFromUTC of the SUV header)."""
+    from datetime import UTC, datetime, timedelta
+
+    ds = pydicom.dcmread(enhanced_path)
+    expected = compute_suv(read_pet_series([str(enhanced_path)]).header).decay_time_s
+    local = datetime.strptime(str(ds.DecayCorrectionDateTime)[:14], "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+    ds.TimezoneOffsetFromUTC = "+0100"
+    ds.DecayCorrectionDateTime = (local - timedelta(hours=1)).strftime("%Y%m%d%H%M%S") + "+0000"
+    ds.save_as(enhanced_path)
+    series = read_pet_series([str(enhanced_path)])
+    assert series.header.decay_correction == "START"
+    assert compute_suv(series.header).decay_time_s == pytest.approx(expected, abs=1e-6)
+    del ds.TimezoneOffsetFromUTC
+    ds.DecayCorrectionDateTime = local.strftime("%Y%m%d%H%M%S") + "+0100"
+    ds.save_as(enhanced_path)
+    header = read_pet_series([str(enhanced_path)]).header
+    assert header.timezone_offset == "+0100"
+    assert compute_suv(header).decay_time_s == pytest.approx(expected, abs=1e-6)
