@@ -19,10 +19,11 @@ class ImagingConfig(AppConfig):
 
         trial_views.PARTICIPANT_SECTIONS.append(hooks.participant_section)
         trial_selectors.TIMELINE_PROVIDERS.append(hooks.timeline_items)
-        trial_views.VOIDABLE_MODELS.add("quant.pet.voi")
+        trial_views.VOIDABLE_MODELS.add("imaging.voi")
+        trial_views.VOIDABLE_MODELS.add("imaging.linkedct")
         trial_views.VOIDABLE_MODELS.add("imaging.seriesupload")
         trial_services.VOID_HOOKS["imaging.seriesupload"] = _upload_void_hook
-        trial_services.VOID_HOOKS["quant.pet.voi"] = hooks.on_voi_void
+        trial_services.VOID_HOOKS["imaging.voi"] = hooks.on_voi_void
         from trial.write_gate import register_listener
 
         register_listener(hooks.plan_scans_for_visit)

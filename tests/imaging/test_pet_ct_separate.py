@@ -147,6 +147,35 @@ def test_a_ct_uploaded_on_the_scan_page_is_deidentified_with_the_pets_keys_linke
     assert 'id="ct-upload-form"' not in page  # one CT per PET series
 
 
+def test_a_linked_ct_is_voided_with_a_reason_and_another_ct_can_then_be_linked(
+    client, pet_web_trial, stored_pet, tmp_path
+):
+    info, _upload = stored_pet
+    scan = pet_web_trial.scan
+    client.force_login(pet_web_trial.radiologist)
+    first = _ct(info, tmp_path, "first")
+    assert client.post(_page_url(scan), {"files": _files(first.files)}).status_code == 302
+    linked = LinkedCt.objects.get()
+    second = _ct(info, tmp_path, "second")
+    refused = client.post(_page_url(scan), {"files": _files(second.files)})
+    assert refused.status_code == 400, refused.status_code
+    assert "void that link with a reason" in refused.content.decode()  # shown beside the linked CT
+    scan_page = reverse("imaging:scan_detail", kwargs={"scan_pk": scan.pk})
+    void_url = reverse("record_void", args=["imaging", "linkedct", linked.pk])
+    assert void_url in client.get(scan_page).content.decode()
+    done = client.post(
+        void_url, {"reason": "the CT of another session", "version": linked.version, "next": scan_page}
+    )
+    assert done.status_code == 302 and done["Location"] == scan_page
+    linked.refresh_from_db()
+    assert linked.voided and CtInstance.objects.filter(ct=linked).count() == CT_SHAPE[0]  # nothing deleted
+    entry = AuditEntry.objects.get(model="linkedct", object_id=str(linked.pk), action="void")
+    assert entry.reason == "the CT of another session" and entry.user == pet_web_trial.radiologist
+    assert 'id="ct-upload-form"' in client.get(scan_page).content.decode()
+    assert client.post(_page_url(scan), {"files": _files(second.files)}).status_code == 302
+    assert LinkedCt.objects.filter(voided=False).get().source_fingerprint != linked.source_fingerprint
+
+
 def test_the_api_takes_a_cd_zip_answers_201_then_200_for_the_same_ct_and_stores_nothing_new(
     client, settings, pet_web_trial, stored_pet, tmp_path
 ):

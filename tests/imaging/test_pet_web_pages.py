@@ -98,6 +98,30 @@ def test_the_scan_page_shows_state_mip_findings_and_sphere_results(
     assert "Results ready" in state.content.decode()
 
 
+def test_a_voi_is_voided_from_the_scan_page_and_the_scans_results_are_recomputed(
+    client, pet_web_trial, uploaded, django_capture_on_commit_callbacks
+):
+    info, upload = uploaded
+    scan = pet_web_trial.scan
+    lesion = info.lesions[0]
+    sphere = {"kind": "lesion", "name": "T1", "radius_mm": 8}
+    sphere |= {f"centre_{a}": v for a, v in zip("xyz", lesion.centre_mm, strict=True)}
+    assert _voi_post(client, scan, sphere, django_capture_on_commit_callbacks).status_code == 302
+    voi = Voi.objects.get()
+    void_url = reverse("record_void", args=["imaging", "voi", voi.pk])
+    assert (
+        void_url in client.get(reverse("imaging:scan_detail", kwargs={"scan_pk": scan.pk})).content.decode()
+    )
+    assert client.get(void_url).status_code == 200
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client.post(void_url, {"reason": "drawn on the wrong lesion", "version": voi.version})
+    assert response.status_code == 302
+    voi.refresh_from_db()
+    assert voi.voided
+    # the void hook queued one recomputation of the scan's results (voided VOIs are left out)
+    assert [getattr(c, "pet_upload_id", None) for c in callbacks].count(upload.pk) == 1
+
+
 def test_a_sphere_outside_the_volume_or_an_organ_without_organ_is_refused(
     client, pet_web_trial, uploaded, django_capture_on_commit_callbacks
 ):
