@@ -73,8 +73,11 @@ def pattern(url: str) -> str:
     return re.sub(r"\d+", "N", path) + ("?" + "&".join(keys) if keys else "")
 
 
-def walk(client: Any, start: list[str], seen_patterns: set[str], limit: int) -> Iterator[tuple[str, bytes]]:
-    """Pages reached from `start` by links, one per URL pattern (shared across roles through seen_patterns)."""
+def walk(
+    client: Any, start: list[str], seen_patterns: set[str], limit: int, broken: list[str] | None = None
+) -> Iterator[tuple[str, bytes]]:
+    """Pages reached from `start` by links, one per URL pattern (shared across roles through seen_patterns); a
+    link answering 4xx or 5xx is added to `broken` (a page offered it to this user)."""
     queue, visited, n = list(start), set(), 0
     while queue and n < limit:
         url = queue.pop(0)
@@ -86,6 +89,8 @@ def walk(client: Any, start: list[str], seen_patterns: set[str], limit: int) -> 
             continue
         seen_patterns.add(key)
         response = client.get(url)
+        if response.status_code >= 400 and broken is not None and url not in start:
+            broken.append(f"{response.status_code} {url}")
         if response.status_code != 200 or "text/html" not in response.get("Content-Type", ""):
             continue
         n += 1

@@ -24,11 +24,12 @@ def test_every_roles_pages_show_labels_and_one_date_format(monkeypatch, client):
     codes: dict[str, set[str]] = defaultdict(set)
     dates: dict[str, set[str]] = defaultdict(set)
     seen: set[str] = set()
+    broken: list[str] = []
     pages = 0
     for role in ROLES:
         client.force_login(users[role])
         start = ["/", f"/participants/{participants[0].pk}/", "/monitoring/missing-forms/"]
-        for url, content in walk(client, start, seen, limit=20):
+        for url, content in walk(client, start, seen, limit=20, broken=broken):
             pages += 1
             text = visible_text(content)
             for code in set(RAW_CODE.findall(text)) - usernames:
@@ -37,6 +38,7 @@ def test_every_roles_pages_show_labels_and_one_date_format(monkeypatch, client):
                 for found in rx.findall(text):
                     dates[f"{name}: {found}"].add(f"{role} {url}")
     assert pages > 50  # the walk reached the pages (nav, participant, casebook forms, lesions, queries, ...)
+    assert broken == [], broken  # every link a page offered its user opens
     assert {c: sorted(where)[:2] for c, where in codes.items()} == {}
     assert {d: sorted(where)[:2] for d, where in dates.items()} == {}
 
