@@ -11,6 +11,10 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 SCRIPTS = [
     ("PET SUV engine and pet_suv command (issue 4)", ["pet_suv_bench.py", "--runs", "5"]),
+    (
+        "Enhanced and Legacy Converted PET read vs classic files, pydicom and SimpleITK (issue 14)",
+        ["enhanced_pet_bench.py", "--runs", "3"],
+    ),
     ("Upload to results through a real worker (issue 4)", ["upload_to_results_bench.py"]),
     ("Voxel-wise extended Tofts, vectorised vs curve_fit (issue 5)", ["dce_voxelwise_bench.py"]),
     ("IBSI 1 phantom feature table (issue 5)", ["ibsi1_table.py", "--failures-only"]),
