@@ -148,9 +148,9 @@ def _identity(ds: Any) -> Identity:
 class _FirstFile:
     """What later files are compared with: the first file's raw bytes and decoded series-level values."""
 
-    def __init__(self, ds: Any, path: str) -> None:
+    def __init__(self, ds: Any, path: str, raw: list[Any]) -> None:
         self.ds = ds
-        self.raw = [raw_bytes(ds, t) for t in COMPARE_TAGS]
+        self.raw = raw
         self.keys = {k: comparison_key(ds, k) for k in SERIES_LEVEL}
         for keyword in ("ImageOrientationPatient", "PixelSpacing"):
             self.keys["_" + keyword] = comparison_key(ds, keyword)
@@ -173,9 +173,10 @@ def _read_validated(paths: list[str], modality: str, checks: SeriesChecks, seen:
         if first is None and enhanced.is_multiframe(ds):
             return _read_enhanced(ds, paths, modality, checks)
         if first is None:
+            raw = [raw_bytes(ds, t) for t in COMPARE_TAGS]  # before any check decodes them (fast path)
             _check_first(ds, modality, path, len(paths))
             checks.on_first(ds)
-            first = _FirstFile(ds, path)
+            first = _FirstFile(ds, path, raw)
             volume = np.empty((len(paths), first.rows, first.cols), dtype=np.float32)
         elif [raw_bytes(ds, t) for t in COMPARE_TAGS] != first.raw:
             if isinstance(ds, FastDataset):

@@ -207,6 +207,24 @@ def test_fast_scan_equals_pydicom_path(pet_series, monkeypatch, source):
     assert fast.rescale_slopes == slow.rescale_slopes
 
 
+def test_files_equal_to_the_first_are_compared_by_their_bytes_alone(pet_series, monkeypatch):
+    """The fast path: series-level values of slices 2..n equal the first file's bytes, so none is decoded and
+    compared value by value (it was, for every file, while the first file's bytes were taken after its checks)."""
+    slow_compares: list[str] = []
+    check_same = dicom_series._check_same
+
+    def counted(ds, keys, path):
+        slow_compares.append(path)
+        return check_same(ds, keys, path)
+
+    monkeypatch.setattr(dicom_series, "_check_same", counted)
+    read_pet_series(pet_series.files)
+    assert slow_compares == []
+    _edit(pet_series.files[5], PatientWeight="80")  # one file differs: compared by value, and refused
+    _refused(pet_series.files, "PatientWeight differs")
+    assert slow_compares == [pet_series.files[5]]
+
+
 def test_scan_series_lists_series_for_a_chooser(pet_series, tmp_path):
     from quant.dicom.files import scan_series
 
