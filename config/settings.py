@@ -164,9 +164,11 @@ PET_BLOCK_INJECTION_DAYS = float(env_str("PET_BLOCK_INJECTION_DAYS", "1"))
 PET_BLOCK_WINDOW_TOLERANCE_H = float(env_str("PET_BLOCK_WINDOW_TOLERANCE_H", "12"))
 PET_BLOCK_WEIGHT_PCT = float(env_str("PET_BLOCK_WEIGHT_PCT", "20"))
 
-# Celery: with no broker configured (the demo), tasks run in-process.
+# Celery: with no broker configured (the demo), tasks run in-process. Celery still acquires a producer for an
+# eager task; the in-memory transport's URL names a host so kombu does not warn "No hostname was supplied".
 REDIS_URL = env_str("REDIS_URL", "")
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+EAGER_BROKER_URL = "memory://localhost/"
+CELERY_BROKER_URL = REDIS_URL or EAGER_BROKER_URL
 CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True

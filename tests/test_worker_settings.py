@@ -39,3 +39,19 @@ def test_beat_requeues_stuck_uploads_and_exports():
     scheduled = {entry["task"] for entry in app.conf.beat_schedule.values()}
     assert {"imaging.tasks.requeue_stuck_uploads", "exports.tasks.requeue_stuck_exports"} <= scheduled
     assert app.conf.broker_transport_options["visibility_timeout"] < settings.WORKER_STUCK_AFTER_SECONDS
+
+
+def test_the_demos_in_process_broker_names_a_host_so_kombu_does_not_warn(caplog):
+    """Without Redis (the demo) tasks run eagerly, yet Celery acquires a producer on the in-memory broker: its
+    URL names a host, so `make demo` prints no "No hostname was supplied" warning per task."""
+    import logging
+
+    from kombu import Connection
+
+    from config import settings
+
+    with caplog.at_level(logging.WARNING, logger="kombu.connection"):
+        Connection(settings.EAGER_BROKER_URL)._info()
+        assert not [r for r in caplog.records if "hostname" in r.getMessage()]
+        Connection("memory://")._info()  # what it was: the warning this guards against
+        assert [r for r in caplog.records if "No hostname was supplied" in r.getMessage()]
