@@ -12,13 +12,8 @@ from imaging import selectors, services
 from imaging.models import Finding, LinkedCt, Scan, SeriesUpload, Voi, VoiResult
 from imaging.services.ct_upload import ct_upload_link
 from imaging.upload import (
-    Limits,
-    Received,
-    StreamToDirHandler,
     UploadRefused,
-    copy_uploaded,
-    expand,
-    temp_upload_dir,
+    streamed_upload,
 )
 from trial import access
 from trial.api_errors import as_drf_error
@@ -214,13 +209,8 @@ class ScanViewSet(VersionETagMixin, viewsets.ReadOnlyModelViewSet):
     def dispatch(self, request, *args, **kwargs):
         if request.method != "POST":
             return super().dispatch(request, *args, **kwargs)
-        limits = Limits.from_settings()
-        with temp_upload_dir() as tmp:
-            received = Received(tmp / "in")
-            received.directory.mkdir()
-            handler = StreamToDirHandler(request, received, limits)
-            request.upload_handlers = [handler]
-            self._upload = (tmp, received, handler, limits)
+        with streamed_upload(request) as stream:
+            self._stream = stream
             return super().dispatch(request, *args, **kwargs)
 
     @extend_schema(
@@ -230,25 +220,27 @@ class ScanViewSet(VersionETagMixin, viewsets.ReadOnlyModelViewSet):
     def upload(self, request, pk=None):
         scan = selectors.scan_get(user=request.user, pk=pk)
         access.require(request.user, "imaging", scan.participant.site_id)
-        tmp, received, handler, limits = self._upload
-        try:
-            files = request.FILES.getlist("files")
-            if handler.error:
-                raise UploadRefused(handler.error)
-            copy_uploaded(files, received, limits)
-            candidates = expand(received, tmp, limits)
-            upload = services.series_upload_ingest(
+        upload = self._with_received_files(
+            request,
+            lambda work_dir, files: services.series_upload_ingest(
                 ctx=AuditContext.from_request(request, source=AuditSource.API),
                 scan=scan,
-                files=candidates,
-                work_dir=tmp,
+                files=files,
+                work_dir=work_dir,
                 series_uid=request.data.get("series_instance_uid") or None,
-            )
+            ),
+        )
+        return Response(SeriesUploadSerializer(upload).data, status=status.HTTP_201_CREATED)
+
+    def _with_received_files(self, request, ingest):
+        """Run `ingest(work_dir, files)` on the streamed upload (zips and CD layouts expanded); refusals as 400
+        with field errors (a lock goes on to the API's 423 answer)."""
+        try:
+            return ingest(self._stream.tmp, self._stream.candidates(request))
         except UploadRefused as exc:
             raise serializers.ValidationError({"files": [str(exc)]}) from exc
         except ValidationError as exc:
             raise as_drf_error(exc) from exc
-        return Response(SeriesUploadSerializer(upload).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         request={"multipart/form-data": UploadInputSerializer},
@@ -260,23 +252,16 @@ class ScanViewSet(VersionETagMixin, viewsets.ReadOnlyModelViewSet):
     def ct(self, request, pk=None):
         scan = selectors.scan_get(user=request.user, pk=pk)
         access.require(request.user, "imaging", scan.participant.site_id)
-        tmp, received, handler, limits = self._upload
-        try:
-            files = request.FILES.getlist("files")
-            if handler.error:
-                raise UploadRefused(handler.error)
-            copy_uploaded(files, received, limits)
-            link = ct_upload_link(
+        link = self._with_received_files(
+            request,
+            lambda work_dir, files: ct_upload_link(
                 ctx=AuditContext.from_request(request, source=AuditSource.API),
                 scan=scan,
-                files=expand(received, tmp, limits),
-                work_dir=tmp,
+                files=files,
+                work_dir=work_dir,
                 series_uid=request.data.get("series_instance_uid") or None,
-            )
-        except UploadRefused as exc:
-            raise serializers.ValidationError({"files": [str(exc)]}) from exc
-        except ValidationError as exc:
-            raise as_drf_error(exc) from exc
+            ),
+        )
         code = status.HTTP_201_CREATED if link.created else status.HTTP_200_OK
         return Response(LinkedCtSerializer(link.linked).data, status=code)
 

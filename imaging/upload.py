@@ -255,3 +255,34 @@ def _copy_entry(archive, info, target: Path, total: int, limits: Limits, label: 
     if written != info.file_size:
         raise UploadRefused(f"{label}: entry {info.filename!r} size does not match its header")
     return total
+
+
+@dataclass
+class StreamedUpload:
+    """A request's files streaming into a private temp dir (`streamed_upload`), with the limits that apply."""
+
+    tmp: Path
+    received: Received
+    handler: StreamToDirHandler
+    limits: Limits
+
+    def candidates(self, request) -> list[tuple[Path, str]]:
+        """The DICOM candidates: the streamed (or test-client) files, a zip unpacked; UploadRefused over a limit."""
+        files = request.FILES.getlist("files")  # parses the body: the handler may stop it over a limit
+        if self.handler.error:
+            raise UploadRefused(self.handler.error)
+        copy_uploaded(files, self.received, self.limits)
+        return expand(self.received, self.tmp, self.limits)
+
+
+@contextmanager
+def streamed_upload(request) -> Iterator[StreamedUpload]:
+    """Install the streaming handler before the body is read (the caller must not have read it; a view using it
+    is csrf_exempt and checks CSRF afterwards); the temp dir is removed afterwards."""
+    limits = Limits.from_settings()
+    with temp_upload_dir() as tmp:
+        received = Received(tmp / "in")
+        received.directory.mkdir()
+        handler = StreamToDirHandler(request, received, limits)
+        request.upload_handlers = [handler]
+        yield StreamedUpload(tmp, received, handler, limits)

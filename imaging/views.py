@@ -18,11 +18,9 @@ from imaging.models import Finding, Modality, UploadState, VoiResult, VoiSource
 from imaging.services.ct_upload import ct_upload_link
 from imaging.upload import (
     Limits,
-    Received,
-    StreamToDirHandler,
+    StreamedUpload,
     UploadRefused,
-    copy_uploaded,
-    expand,
+    streamed_upload,
     temp_upload_dir,
 )
 from trial import access, csv_safety, plot_cache
@@ -163,29 +161,22 @@ def scan_upload(request: HttpRequest, scan_pk: int) -> HttpResponse:
             },
         )
     access.require(request.user, "imaging", scan.participant.site_id)
-    limits = Limits.from_settings()
-    with temp_upload_dir() as tmp:
-        received = Received(tmp / "in")
-        received.directory.mkdir()
-        handler = StreamToDirHandler(request, received, limits)
-        request.upload_handlers = [handler]
-        return _receive_upload(request, scan=scan, tmp=tmp, received=received, handler=handler, limits=limits)
+    with streamed_upload(request) as stream:
+        return _receive_upload(request, scan=scan, stream=stream)
 
 
 @csrf_protect
-def _receive_upload(
-    request, *, scan, tmp: Path, received: Received, handler: StreamToDirHandler, limits: Limits
-):
+def _receive_upload(request, *, scan, stream: StreamedUpload):
     wants_json = request.headers.get("Accept", "").startswith("application/json")
     form = SeriesChoiceForm(request.POST)
     try:
-        candidates = _received_files(request, tmp=tmp, received=received, handler=handler, limits=limits)
+        candidates = stream.candidates(request)
         form.is_valid()
         upload = services.series_upload_ingest(
             ctx=AuditContext.from_request(request),
             scan=scan,
             files=candidates,
-            work_dir=tmp,
+            work_dir=stream.tmp,
             series_uid=(form.cleaned_data.get("series_instance_uid") or None) if form.is_valid() else None,
         )
     except UploadRefused as exc:
@@ -211,17 +202,6 @@ def _receive_upload(
     return redirect(url)
 
 
-def _received_files(
-    request, *, tmp: Path, received: Received, handler: StreamToDirHandler, limits: Limits
-) -> list[tuple[Path, str]]:
-    """The streamed (or test-client) files, a single zip unpacked: the DICOM candidates; UploadRefused."""
-    files = request.FILES.getlist("files")
-    if handler.error:
-        raise UploadRefused(handler.error)
-    copy_uploaded(files, received, limits)
-    return expand(received, tmp, limits)
-
-
 @csrf_exempt
 def scan_ct_upload(request: HttpRequest, scan_pk: int) -> HttpResponse:
     """POST: the CT of this PET/CT uploaded after its PET series (imaging.services.ct_upload), received like a
@@ -230,26 +210,21 @@ def scan_ct_upload(request: HttpRequest, scan_pk: int) -> HttpResponse:
     if (refused := _post_only(request)) is not None:
         return refused
     access.require(request.user, "imaging", scan.participant.site_id)
-    limits = Limits.from_settings()
-    with temp_upload_dir() as tmp:
-        received = Received(tmp / "in")
-        received.directory.mkdir()
-        handler = StreamToDirHandler(request, received, limits)
-        request.upload_handlers = [handler]
-        return _receive_ct(request, scan=scan, tmp=tmp, received=received, handler=handler, limits=limits)
+    with streamed_upload(request) as stream:
+        return _receive_ct(request, scan=scan, stream=stream)
 
 
 @csrf_protect
-def _receive_ct(request, *, scan, tmp: Path, received: Received, handler: StreamToDirHandler, limits: Limits):
+def _receive_ct(request, *, scan, stream: StreamedUpload):
     form = CtUploadForm(request.POST)
     try:
-        candidates = _received_files(request, tmp=tmp, received=received, handler=handler, limits=limits)
+        candidates = stream.candidates(request)
         form.is_valid()
         link = ct_upload_link(
             ctx=AuditContext.from_request(request),
             scan=scan,
             files=candidates,
-            work_dir=tmp,
+            work_dir=stream.tmp,
             series_uid=(form.cleaned_data.get("series_instance_uid") or None) if form.is_valid() else None,
         )
     except (UploadRefused, ValidationError) as exc:

@@ -18,7 +18,7 @@ from imaging.upload import (
     UploadRefused,
     copy_uploaded,
     expand,
-    temp_upload_dir,
+    streamed_upload,
 )
 from mri import selectors, services, services_rois
 from mri.forms import MapJobForm, MrUploadForm, RoiForm
@@ -74,13 +74,8 @@ def series_upload(request: HttpRequest, scan_pk: int) -> HttpResponse:
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     access.require(request.user, services.CAPABILITY, scan.participant.site_id)
-    limits = Limits.from_settings()
-    with temp_upload_dir() as tmp:
-        received = Received(tmp / "in")
-        received.directory.mkdir()
-        handler = StreamToDirHandler(request, received, limits)
-        request.upload_handlers = [handler]
-        return _receive(request, scan, tmp, received, handler, limits)
+    with streamed_upload(request) as stream:
+        return _receive(request, scan, stream.tmp, stream.received, stream.handler, stream.limits)
 
 
 @csrf_protect
