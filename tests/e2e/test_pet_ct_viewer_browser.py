@@ -26,8 +26,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 SHOTS = Path("/work/shots/h14a")
 
 
-@pytest.fixture
-def processed_with_ct(settings, tmp_path, coordinator, site_nl, radiologist):
+def _processed_pet(settings, tmp_path, coordinator, site_nl, radiologist, *, with_ct: bool):
+    """A PET scan processed by the eager worker, uploaded with its CT or not; the CT of the same PET/CT is
+    written beside it either way."""
     use_tmp_media(settings, tmp_path)
     trial = make_trial(coordinator, site_nl, radiologist)
     info, directory = series_maker(tmp_path)()
@@ -36,14 +37,21 @@ def processed_with_ct(settings, tmp_path, coordinator, site_nl, radiologist):
     )
     client = Client()
     client.force_login(radiologist)
-    files = [SimpleUploadedFile(p.name, p.read_bytes()) for p in [*sorted(directory.iterdir()), *ct.files]]
+    paths = [*sorted(directory.iterdir()), *(ct.files if with_ct else [])]
+    files = [SimpleUploadedFile(p.name, p.read_bytes()) for p in paths]
     response = client.post(
         reverse("imaging:scan_upload", kwargs={"scan_pk": trial.scan.pk}), {"files": files}
     )
     assert response.status_code == 302
     upload = SeriesUpload.objects.get()
     assert upload.state == UploadState.DONE, upload.state_message  # eager worker ran on commit
-    assert LinkedCt.objects.filter(upload=upload).count() == 1
+    assert LinkedCt.objects.filter(upload=upload).count() == int(with_ct)
+    return trial, info, ct
+
+
+@pytest.fixture
+def processed_with_ct(settings, tmp_path, coordinator, site_nl, radiologist):
+    trial, info, _ct = _processed_pet(settings, tmp_path, coordinator, site_nl, radiologist, with_ct=True)
     return trial, info
 
 
@@ -176,21 +184,7 @@ def _check_suv_below_the_window_is_not_drawn(page, info, fused: np.ndarray, ct_o
 @pytest.fixture
 def processed_pet_alone(settings, tmp_path, coordinator, site_nl, radiologist):
     """A processed PET scan without CT, and the CT of the same PET/CT written beside it (not uploaded yet)."""
-    use_tmp_media(settings, tmp_path)
-    trial = make_trial(coordinator, site_nl, radiologist)
-    info, directory = series_maker(tmp_path)()
-    ct = write_ct(
-        tmp_path / "ct", pet_origin=info.origin, frame_uid=info.uids["frame"], study_uid=info.uids["study"]
-    )
-    client = Client()
-    client.force_login(radiologist)
-    files = [SimpleUploadedFile(p.name, p.read_bytes()) for p in sorted(directory.iterdir())]
-    response = client.post(
-        reverse("imaging:scan_upload", kwargs={"scan_pk": trial.scan.pk}), {"files": files}
-    )
-    assert response.status_code == 302
-    assert SeriesUpload.objects.get().state == UploadState.DONE
-    assert not LinkedCt.objects.exists()
+    trial, _info, ct = _processed_pet(settings, tmp_path, coordinator, site_nl, radiologist, with_ct=False)
     return trial, ct
 
 
