@@ -403,7 +403,8 @@ def _global_slope(spec: PhantomSpec, per_suv: float) -> float:
 
 def _read_headers(series_files: list[str]) -> list[Dataset]:
     datasets = [pydicom.dcmread(f) for f in series_files]
-    datasets.sort(key=lambda d: float(d.ImagePositionPatient[2]))
+    if len(datasets) > 1:  # classic slices in z order (one enhanced object: masks follow its frame order)
+        datasets.sort(key=lambda d: float(d.ImagePositionPatient[2]))
     return datasets
 
 

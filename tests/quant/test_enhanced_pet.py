@@ -315,9 +315,8 @@ def test_deidentification_keeps_enhanced_objects_valid_and_uids_consistent(form,
 
 
 def test_a_seg_drawn_on_the_enhanced_object_selects_the_classic_voxels(tmp_path):
-    import highdicom as hd
-    from pydicom.sr.codedict import codes
 
+    from quant.pet.phantom import write_seg
     from quant.pet.voi import seg_vois, sphere_voi, voi_metrics
 
     info = small_phantom(tmp_path / "classic")
@@ -331,27 +330,7 @@ def test_a_seg_drawn_on_the_enhanced_object_selects_the_classic_voxels(tmp_path)
     in_frame_order = np.zeros_like(mask)
     for z, info_slice in enumerate(series.slices):  # a SEG on a multi-frame source follows its frame order
         in_frame_order[info_slice.frame - 1] = mask[z]
-    description = hd.seg.SegmentDescription(
-        segment_number=1,
-        segment_label="L",
-        segmented_property_category=codes.SCT.Tissue,
-        segmented_property_type=codes.SCT.Tissue,
-        algorithm_type=hd.seg.SegmentAlgorithmTypeValues.MANUAL,
-    )
-    hd.seg.Segmentation(
-        source_images=[pydicom.dcmread(path)],
-        pixel_array=in_frame_order.astype(np.uint8),
-        segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
-        segment_descriptions=[description],
-        series_instance_uid=hd.UID(),
-        series_number=99,
-        sop_instance_uid=hd.UID(),
-        instance_number=1,
-        manufacturer="SyntheticPET",
-        manufacturer_model_name="Phantom-89Zr",
-        software_versions="1",
-        device_serial_number="0",
-    ).save_as(tmp_path / "seg.dcm")
+    write_seg(str(tmp_path / "seg.dcm"), [str(path)], {"L": in_frame_order})
     (voi,) = seg_vois(series.geometry, str(tmp_path / "seg.dcm"))
     result, suv = _suv(series)
     _r, classic_suv = _suv(classic)
