@@ -1,7 +1,8 @@
 """Demo PET data: generated 89Zr series for a few participants at both time points, ingested through the
 same upload pipeline (validation, cross-checks, de-identification, worker), with organ and lesion VOIs.
 
-Series are generated at demo time (quant.pet.phantom), never committed. Idempotent: a scan that already
+Series are generated at demo time (quant.pet.phantom, and the CT of the first baseline PET/CT with
+quant.pet.phantom_ct), never committed. Idempotent: a scan that already
 has an upload is skipped.
 """
 
@@ -20,12 +21,15 @@ from imaging import services
 from imaging.models import Modality, Scan
 from imaging.upload import temp_upload_dir
 from quant.pet.phantom import SCAN_START, Lesion, PhantomSpec, write_phantom
+from quant.pet.phantom_ct import write_ct_phantom
 from quant.pet.suv import combine, parse_dt
 from trial.audit import AuditContext
 from trial.models import AuditSource, TracerDose
 
 SHAPE = (40, 64, 64)  # z, y, x; 4 mm voxels
 PET_CODES = ("BL_PET1", "BL_PET2", "OT_PET1", "OT_PET2")
+WITH_CT = ("BL_PET1",)  # uploaded with the CT of the PET/CT (quant.pet.phantom_ct)
+CT_SPACING = (2.0, 2.0, 3.0)  # x, y, z mm: finer than the PET, another slice spacing
 DATE_TIME_PAIRS = (
     ("StudyDate", "StudyTime"),
     ("SeriesDate", "SeriesTime"),
@@ -105,6 +109,9 @@ def _shift_times(files: list[str], delta: dt.timedelta) -> None:
             if date_key in ds and time_key in ds and ds.get(date_key) and ds.get(time_key):
                 moved = combine(str(ds[date_key].value), str(ds[time_key].value)) + delta
                 ds[date_key].value, ds[time_key].value = f"{moved:%Y%m%d}", f"{moved:%H%M%S.%f}"
+        if "RadiopharmaceuticalInformationSequence" not in ds:
+            ds.save_as(path, enforce_file_format=True)  # the CT: no injection
+            continue
         item = ds.RadiopharmaceuticalInformationSequence[0]
         start = parse_dt(item.get("RadiopharmaceuticalStartDateTime")) + delta
         item.RadiopharmaceuticalStartDateTime = f"{start:%Y%m%d%H%M%S.%f}"
@@ -177,11 +184,14 @@ def _ingest(scan: Scan, dose: TracerDose, user: Any, rng: random.Random) -> bool
             _tumour_factors(participant.pk),
         )
         info = write_phantom(str(tmp / "series"), spec)
-        _shift_times(info.files, injection_wall - (SCAN_START - dt.timedelta(hours=hours)))
+        files = list(info.files)
+        if scan.visit.code in WITH_CT:  # the PET/CT's CT in the same upload: linked, fused in the viewer
+            files += write_ct_phantom(tmp / "ct", info, spacing=CT_SPACING).files
+        _shift_times(files, injection_wall - (SCAN_START - dt.timedelta(hours=hours)))
         work = tmp / "work"
         work.mkdir()
         services.series_upload_ingest(
-            ctx=ctx, scan=scan, files=[(Path(f), Path(f).name) for f in info.files], work_dir=work
+            ctx=ctx, scan=scan, files=[(Path(f), Path(f).name) for f in files], work_dir=work
         )
     _add_vois(ctx, scan, rng)
     return True

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from imaging.demo import build_demo
-from imaging.models import SeriesUpload, UploadState, Voi, VoiResult
+from imaging.models import LinkedCt, SeriesUpload, UploadState, Voi, VoiResult
 from imaging.selectors import distribution_rows
 from tests import factories
 
@@ -54,6 +54,13 @@ def test_the_demo_ingests_baseline_and_on_treatment_series_with_organ_and_lesion
     assert blood[0][0] == pytest.approx(48, abs=3.01) and blood[1][0] == pytest.approx(144, abs=3.01)
     assert blood[1][1] < blood[0][1]  # blood pool clears between day 2 and day 6
     assert elapsed < 60
+    # The first baseline PET came with the CT of its PET/CT: linked on the same frame of reference.
+    (linked,) = LinkedCt.objects.filter(participant=participant)
+    assert (
+        linked.scan.visit.code == "BL_PET1"
+        and linked.frame_of_reference_uid == linked.upload.frame_of_reference_uid
+    )
+    assert linked.instance_count == 53 and linked.geometry["spacing"] == [2.0, 2.0, 3.0]
     with django_capture_on_commit_callbacks(execute=True):
         build_demo([participant], {"radiologist_NL01": radiologist}, random.Random(1))  # idempotent
     assert SeriesUpload.objects.filter(participant=participant).count() == 4
