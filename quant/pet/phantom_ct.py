@@ -61,7 +61,7 @@ def ct_volume(
     hu = np.full((nz, ny, nx), AIR_HU, dtype=np.float32)
     hu[np.broadcast_to(radial <= 1.0, hu.shape)] = FAT_HU
     hu[np.broadcast_to(inner <= 1.0, hu.shape)] = SOFT_TISSUE_HU
-    spine = (x - centre[0]) ** 2 + (y - (centre[1] + 0.6 * ay)) ** 2 <= 14.0**2
+    spine = (x - centre[0]) ** 2 + (y - (centre[1] + 0.75 * ay)) ** 2 <= 12.0**2  # behind the blood pool
     hu[np.broadcast_to(spine, hu.shape)] = BONE_HU
     cranial = z >= pet.origin[2] + (pet_nz - 1) * pet.spacing[2] * 2 / 3
     for side in (
