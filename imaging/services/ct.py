@@ -75,16 +75,28 @@ def _same_grid(a: Series, b: Series) -> bool:
     )
 
 
+def received_hashes(items: list[tuple[Path, str, Any]]) -> dict[str, str]:
+    """SHA-256 of each received file, by path."""
+    return {str(p): _sha256(p) for p, _n, _ds in items}
+
+
 def validate_and_deidentify(
-    items: list[tuple[Path, str, Any]], *, pet_frame: str, study_id: str, key: str, work_dir: Path
+    items: list[tuple[Path, str, Any]],
+    *,
+    pet_frame: str,
+    study_id: str,
+    key: str,
+    work_dir: Path,
+    by_path: dict[str, str] | None = None,
 ) -> PreparedCt:
-    """Read the CT (validation), de-identify it with the PET's keys and check the stored copy; SeriesError."""
+    """Read the CT (validation), de-identify it with the PET's keys and check the stored copy; SeriesError.
+    `by_path`: the received files' hashes when the caller has them already (`received_hashes`)."""
     paths = [p for p, _n, _ds in items]
     received = read_series([str(p) for p in paths], "CT")
     if received.volume.shape[0] < 2:
         raise SeriesError("a single CT image (e.g. a localizer) is not a volume")
     digest = _volume_digest(received)
-    by_path = {str(p): _sha256(p) for p in paths}
+    by_path = by_path or received_hashes(items)
     ordered_sources = [by_path[f] for f in received.files]
     outcome = pet_adapters.deidentify_files(
         [Path(f) for f in received.files], work_dir, study_id=study_id, key=key

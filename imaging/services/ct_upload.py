@@ -18,7 +18,7 @@ from django.db import transaction
 
 from imaging.models import LinkedCt, Modality, Scan, SeriesUpload
 from imaging.services import ct as ct_link
-from imaging.services.common import _sha256, uid_key
+from imaging.services.common import uid_key
 from imaging.services.ingest import series_headers, with_client_names
 from imaging.upload import UploadRefused
 from quant.errors import QuantError, SeriesError
@@ -127,7 +127,8 @@ def ct_upload_link(
     try:
         groups, ignored = series_headers(files)
         items = _choose_ct(groups, series_uid, upload, study_id=study_id, key=key)
-        fingerprint = ct_link.source_fingerprint([_sha256(p) for p, _n, _ds in items])
+        hashes = ct_link.received_hashes(items)
+        fingerprint = ct_link.source_fingerprint(list(hashes.values()))
         existing = _existing(upload)
         if existing is not None:
             return CtLink(_same_or_refuse(existing, fingerprint), False, ignored)
@@ -138,6 +139,7 @@ def ct_upload_link(
                 study_id=study_id,
                 key=key,
                 work_dir=work_dir / "ct-deid",
+                by_path=hashes,
             )
         except QuantError as exc:
             raise SeriesError(
