@@ -78,23 +78,24 @@ def number_of_frames(ds: Any, path: str) -> int:
         raise SeriesError(f"{os.path.basename(path)}: NumberOfFrames is not a number") from exc
 
 
-def _item(seq_owner: Any, keyword: str) -> Any:
+def first_item(seq_owner: Any, keyword: str) -> Any:
+    """The first item of a sequence (None when the owner or the sequence is absent or empty)."""
     seq = seq_owner.get(keyword) if seq_owner is not None else None
     return seq[0] if seq else None
 
 
 def group_item(frame: Any, shared: Any, keyword: str) -> Any:
     """The first item of a functional group macro's sequence, per-frame first, else shared."""
-    return _item(frame, keyword) or _item(shared, keyword)
+    return first_item(frame, keyword) or first_item(shared, keyword)
 
 
 def shared_groups(ds: Any) -> Any:
-    return _item(ds, SHARED)
+    return first_item(ds, SHARED)
 
 
 def converted(ds: Any, frame: Any, shared: Any, keyword: str) -> Any:
     """A classic attribute of a converted object: per-frame unassigned, shared unassigned, then top level."""
-    for owner in (_item(frame, UNASSIGNED_PER_FRAME), _item(shared, UNASSIGNED_SHARED), ds):
+    for owner in (first_item(frame, UNASSIGNED_PER_FRAME), first_item(shared, UNASSIGNED_SHARED), ds):
         if owner is not None and keyword in owner:
             return owner.get(keyword)
     return None
@@ -118,11 +119,11 @@ def classic_view(ds: Any) -> Dataset:
         if elem.keyword not in (PER_FRAME, SHARED, "PixelData", "FloatPixelData", "DoubleFloatPixelData"):
             view.add(copy.deepcopy(elem))
     shared = shared_groups(ds)
-    unassigned = _item(shared, UNASSIGNED_SHARED)
+    unassigned = first_item(shared, UNASSIGNED_SHARED)
     for elem in unassigned or []:
         if elem.tag not in view:
             view.add(copy.deepcopy(elem))
-    first = _item(ds, PER_FRAME)
+    first = first_item(ds, PER_FRAME)
     for macro, keywords in (
         ("PlaneOrientationSequence", ("ImageOrientationPatient",)),
         ("PixelMeasuresSequence", ("PixelSpacing", "SliceThickness", "SpacingBetweenSlices")),
@@ -180,7 +181,7 @@ def _frame(ds: Any, frame: Any, shared: Any, number: int, name: str, series_ref:
     position = _required(frame, shared, "PlanePositionSequence", where)
     orientation = _required(frame, shared, "PlaneOrientationSequence", where)
     measures = _required(frame, shared, "PixelMeasuresSequence", where)
-    content = _item(frame, "FrameContentSequence")
+    content = first_item(frame, "FrameContentSequence")
     if content is None:
         raise SeriesError(f"{where} has no FrameContentSequence (per-frame functional group missing)")
     slope, intercept = _rescale(ds, frame, shared, where)

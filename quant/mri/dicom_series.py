@@ -18,11 +18,12 @@ from typing import Any
 
 import numpy as np
 
+from quant.dicom.enhanced import first_item, group_item
 from quant.dicom.files import list_dicom_files, read_dicom
 from quant.dicom.geometry import slice_order
 from quant.dicom.pixels import check_decoder, check_dimensions
 from quant.errors import MixedSeriesError, SeriesError
-from quant.mri.dicom_tags import diffusion, frame_timing, group_item, timing_and_flip
+from quant.mri.dicom_tags import diffusion, frame_timing, timing_and_flip
 
 MAX_FRAMES = 20000
 
@@ -138,15 +139,10 @@ def _frames_of(ds: Any, path: str) -> list[Frame]:
     if n == 1 and "PerFrameFunctionalGroupsSequence" not in ds:
         return [_classic_frame(ds, pixels[0], name, instance, uid)]
     per_frame = ds.get("PerFrameFunctionalGroupsSequence")
-    shared = _seq0(ds, "SharedFunctionalGroupsSequence")
+    shared = first_item(ds, "SharedFunctionalGroupsSequence")
     if not per_frame or len(per_frame) != n:
         raise SeriesError(f"{name}: multi-frame object without one per-frame functional group per frame")
     return [_enhanced_frame(ds, per_frame[i], shared, pixels[i], name, (instance, i)) for i in range(n)]
-
-
-def _seq0(ds: Any, keyword: str) -> Any:
-    seq = ds.get(keyword)
-    return seq[0] if seq else None
 
 
 def _floats(value: Any, n: int, what: str, name: str) -> tuple[float, ...]:

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from quant.dicom.enhanced import first_item, group_item
+
 # Private tags (creator-relative offsets as written by the vendors' default private blocks).
 PHILIPS_B = (0x2001, 0x1003)
 PHILIPS_DIR = ((0x2005, 0x10B0), (0x2005, 0x10B1), (0x2005, 0x10B2))
@@ -48,16 +50,6 @@ def _elem_value(ds: Any, tag: tuple[int, int]) -> Any:
     return None if elem is None else elem.value
 
 
-def _seq_item(ds: Any, keyword: str) -> Any:
-    seq = ds.get(keyword) if ds is not None else None
-    return seq[0] if seq else None
-
-
-def group_item(frame: Any, shared: Any, keyword: str) -> Any:
-    """The first item of a functional group sequence, per-frame first, else shared."""
-    return _seq_item(frame, keyword) or _seq_item(shared, keyword)
-
-
 def diffusion(ds: Any, frame: Any = None, shared: Any = None) -> tuple[float | None, np.ndarray | None]:
     """(b-value s/mm2, unit gradient direction or None) from the standard tags, Siemens CSA, GE or Philips."""
     item = group_item(frame, shared, "MRDiffusionSequence") if (frame or shared) else None
@@ -65,7 +57,7 @@ def diffusion(ds: Any, frame: Any = None, shared: Any = None) -> tuple[float | N
     b = _number(src.get("DiffusionBValue")) if src is not None else None
     direction = None
     if src is not None:
-        dseq = _seq_item(src, "DiffusionGradientDirectionSequence")
+        dseq = first_item(src, "DiffusionGradientDirectionSequence")
         vec = (dseq or src).get("DiffusionGradientOrientation")
         if vec is not None and len(vec) == 3:
             direction = np.array([float(v) for v in vec])
@@ -155,7 +147,7 @@ def _dicom_datetime(date: Any, time: Any) -> float | None:
 
 def frame_timing(ds: Any, frame: Any = None) -> dict[str, float | None]:
     """Temporal index, trigger time (ms) and acquisition time (epoch s) of a frame or classic file."""
-    content = _seq_item(frame, "FrameContentSequence") if frame is not None else None
+    content = first_item(frame, "FrameContentSequence") if frame is not None else None
     temporal = _number(ds.get("TemporalPositionIdentifier"))
     acq = None
     if content is not None:
@@ -164,7 +156,7 @@ def frame_timing(ds: Any, frame: Any = None) -> dict[str, float | None]:
         acq = _dicom_datetime(fad, None) if fad else None
     trigger = _number(ds.get("TriggerTime"))
     if trigger is None and frame is not None:
-        card = _seq_item(frame, "CardiacSynchronizationSequence")
+        card = first_item(frame, "CardiacSynchronizationSequence")
         trigger = _number(card.get("NominalCardiacTriggerDelayTime")) if card is not None else None
     if acq is None:
         adt = ds.get("AcquisitionDateTime")

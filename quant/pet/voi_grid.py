@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from quant.dicom.enhanced import group_item, shared_groups
 from quant.dicom.geometry import Geometry
 from quant.errors import VoiError
 
@@ -41,16 +42,15 @@ def sample_nearest(mask_zyx: np.ndarray, source_affine: np.ndarray, geometry: Ge
 
 def seg_frames(ds) -> tuple[dict[int, np.ndarray], dict[int, str], np.ndarray]:
     """Per segment a [z, y, x] mask on the SEG's own grid, the segment labels and the grid's affine."""
-    shared = ds.SharedFunctionalGroupsSequence[0] if "SharedFunctionalGroupsSequence" in ds else None
+    shared = shared_groups(ds)
     frames = ds.PerFrameFunctionalGroupsSequence
     first = frames[0]
 
     def item(group: str, frame):
-        if group in frame:
-            return frame.get(group)[0]
-        if shared is not None and group in shared:
-            return shared.get(group)[0]
-        raise VoiError(f"SEG has no {group}")
+        found = group_item(frame, shared, group)
+        if found is None:
+            raise VoiError(f"SEG has no {group}")
+        return found
 
     iop = [float(v) for v in item("PlaneOrientationSequence", first).ImageOrientationPatient]
     measures = item("PixelMeasuresSequence", first)
