@@ -164,16 +164,25 @@ def live_vois(upload: SeriesUpload) -> list[Voi]:
 
 
 def voi_labels_nifti(upload: SeriesUpload) -> bytes:
-    """uint16 label map on the PET grid: label k is the k-th VOI of `voi_list` (a later VOI wins an overlap)."""
+    """uint16 label map on the PET grid: label k is the k-th VOI of `voi_list` (a later VOI wins an overlap);
+    cached under a key of the live VOIs' definitions, so masks are rebuilt from their files only when they change."""
     geometry = geometry_from_json(upload.geometry)
-    labels = np.zeros(tuple(geometry.shape), dtype=np.uint16)
-    for k, voi in enumerate(live_vois(upload), start=1):
-        try:
-            mask = voi_mask(voi, geometry).full(geometry.shape)
-        except (QuantError, OSError):
-            continue  # a mask that cannot be rebuilt is listed (no voxels) but not drawn
-        labels[mask] = k
-    return nifti_bytes(labels, geometry.affine, intent=NIFTI_INTENT_LABEL, description="VOI labels")
+    vois = live_vois(upload)
+    definitions = [[v.pk, v.source, v.parameters, v.mask_sha256] for v in vois]
+    blob = json.dumps([ENGINE_VERSION, upload.geometry, definitions], sort_keys=True, default=str)
+    key = hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+    def build() -> bytes:
+        labels = np.zeros(tuple(geometry.shape), dtype=np.uint16)
+        for k, voi in enumerate(vois, start=1):
+            try:
+                mask = voi_mask(voi, geometry).full(geometry.shape)
+            except (QuantError, OSError):
+                continue  # a mask that cannot be rebuilt is listed (no voxels) but not drawn
+            labels[mask] = k
+        return nifti_bytes(labels, geometry.affine, intent=NIFTI_INTENT_LABEL, description="VOI labels")
+
+    return _cached(f"{upload.storage_dir}/viewer/vois-{key}.nii.gz", build)
 
 
 def _mask_extent(voi: Voi, geometry: Geometry) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from imaging import services
-from imaging.models import SeriesUpload, UploadState
+from imaging.models import SeriesUpload, UploadState, Voi
 from imaging.viewer import LPS_TO_RAS, upload_suv
 from quant.pet.voi import sphere_voi
 from tests import factories
@@ -109,6 +109,15 @@ def test_voi_labels_and_list_follow_the_live_vois(
     geometry = services.geometry_from_json(upload.geometry)
     expected = sphere_voi("T1", geometry, lesion.centre_mm, lesion.radius_mm).full(geometry.shape)
     assert np.array_equal(np.asarray(labels.dataobj).transpose(2, 1, 0) == 1, expected)
+    # The label map is cached under the live VOIs' definitions: voiding the VOI gives a new, empty map.
+    voi = Voi.objects.get()
+    void = client.post(
+        reverse("record_void", args=["imaging", "voi", voi.pk]),
+        {"reason": "wrong lesion", "version": voi.version},
+    )
+    assert void.status_code == 302
+    labels = _nifti(client.get(_url("scan_viewer_voi_labels", pet_web_trial.scan)))
+    assert not np.asarray(labels.dataobj).any()
 
 
 def test_another_site_gets_404_and_an_unprocessed_scan_has_no_volume(
