@@ -79,13 +79,20 @@ def _cached(name: str, build) -> bytes:
     return payload
 
 
+def _verified_paths(instances, what: str) -> list[str]:
+    """Storage paths of stored instances (z order), each present with its recorded SHA-256; 404 otherwise."""
+    paths = []
+    for inst in instances:
+        path = default_storage.path(inst.path)
+        if not Path(path).exists() or _sha256(Path(path)) != inst.sha256:
+            raise Http404(f"{what} does not match its checksum.")
+        paths.append(path)
+    return paths
+
+
 def upload_suv(upload: SeriesUpload) -> tuple[np.ndarray, Geometry]:
     """SUVbw volume (z, y, x) of the stored series, computed as the worker computes it; 404 if it cannot be."""
-    instances = list(upload.instances.order_by("z_index"))
-    paths = [default_storage.path(i.path) for i in instances]
-    for inst, path in zip(instances, paths, strict=True):
-        if not Path(path).exists() or _sha256(Path(path)) != inst.sha256:
-            raise Http404("A stored file does not match its checksum.")
+    paths = _verified_paths(upload.instances.order_by("z_index"), "A stored file")
     try:
         series = read_pet_series(paths)
         result = _compute(series, upload.suv_parameters)
@@ -115,11 +122,7 @@ def linked_ct(upload: SeriesUpload) -> LinkedCt | None:
 
 def ct_volume(ct: LinkedCt) -> tuple[np.ndarray, Geometry]:
     """HU volume (z, y, x; RescaleSlope/Intercept applied) of the stored, checksummed CT; 404 if it cannot be."""
-    instances = list(ct.instances.order_by("z_index"))
-    paths = [default_storage.path(i.path) for i in instances]
-    for inst, path in zip(instances, paths, strict=True):
-        if not Path(path).exists() or _sha256(Path(path)) != inst.sha256:
-            raise Http404("A stored CT file does not match its checksum.")
+    paths = _verified_paths(ct.instances.order_by("z_index"), "A stored CT file")
     try:
         series = read_series(paths, "CT")
     except QuantError as exc:
