@@ -115,3 +115,24 @@ def record_tracer_dose(
         mass_dose_mg=Decimal("10.0"),
         batch="ZR-2026-001",
     )
+
+
+def bare_series_upload(participant: Participant, scan: Any) -> Any:
+    """Test data only: the row a PET upload would leave, without files (for locks and refusals)."""
+    from imaging.models import SeriesUpload
+
+    return SeriesUpload.objects.create(
+        participant=participant,
+        scan=scan,
+        storage_dir="pet/none",
+        instance_count=0,
+        total_bytes=0,
+        series_instance_uid="1.2.3",
+        study_instance_uid="1.2",
+        frame_of_reference_uid="1.2.4",
+        source_fingerprint="0" * 64,
+        geometry={},
+        suv_before_deid={},
+        suv_after_deid={},
+        suv_parameters={},
+    )

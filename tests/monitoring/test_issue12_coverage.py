@@ -33,7 +33,7 @@ def _cheap(settings, tmp_path):
 
 def _records(participant, coordinator, radiologist, pathologist) -> list[tuple[str, object, str]]:
     """(resource, record, field) for one record of each kind the issue names."""
-    from imaging.models import Finding, SeriesUpload, Voi
+    from imaging.models import Finding, Voi
     from imaging.services import scans_ensure_for_participant
     from lesions import services as lesion_services
     from safety import services as safety_services
@@ -58,21 +58,7 @@ def _records(participant, coordinator, radiologist, pathologist) -> list[tuple[s
     )
     scans_ensure_for_participant(participant)
     scan = participant.scans.order_by("id").first()
-    upload = SeriesUpload.objects.create(  # test data only: the row an upload would leave
-        participant=participant,
-        scan=scan,
-        storage_dir="pet/none",
-        instance_count=0,
-        total_bytes=0,
-        series_instance_uid="1.2.3",
-        study_instance_uid="1.2",
-        frame_of_reference_uid="1.2.4",
-        source_fingerprint="0" * 64,
-        geometry={},
-        suv_before_deid={},
-        suv_after_deid={},
-        suv_parameters={},
-    )
+    upload = factories.bare_series_upload(participant, scan)
     voi = Voi.objects.create(  # test data only
         participant=participant,
         scan=scan,

@@ -198,25 +198,10 @@ def test_the_ae_import_refuses_a_locked_casebook_in_one_line(
 
 
 def test_a_worker_recompute_of_a_locked_casebook_is_refused_before_anything_moves(participant, lock_casebook):
-    from imaging.models import SeriesUpload
     from imaging.services.processing import series_process
 
     scan = participant.scans.first()
-    upload = SeriesUpload.objects.create(  # test data only: the row the worker would process
-        participant=participant,
-        scan=scan,
-        storage_dir="pet/none",
-        instance_count=0,
-        total_bytes=0,
-        series_instance_uid="1.2.3",
-        study_instance_uid="1.2",
-        frame_of_reference_uid="1.2.4",
-        source_fingerprint="0" * 64,
-        geometry={},
-        suv_before_deid={},
-        suv_after_deid={},
-        suv_parameters={},
-    )
+    upload = factories.bare_series_upload(participant, scan)
     lock_casebook(participant, reason="Database lock of this casebook")
     result = series_process(upload.pk)
     assert "Database lock of this casebook" in result["refused"]
